@@ -1,0 +1,27 @@
+/**
+ * gitfaas: a GitOps event router for Kubernetes. Reads its settings from the environment and
+ * serves until SIGTERM or SIGINT.
+ * @module
+ */
+
+import { startRouter } from "./src/app.ts";
+import { readSettings, SettingsError } from "./src/config/settings.ts";
+import { KubeConfigError } from "./src/kube/connection.ts";
+
+if (import.meta.main) {
+  try {
+    const router = await startRouter(readSettings(Deno.env.toObject()));
+    const stop = async () => {
+      await router.close();
+      Deno.exit(0);
+    };
+    Deno.addSignalListener("SIGTERM", stop);
+    Deno.addSignalListener("SIGINT", stop);
+  } catch (error) {
+    if (error instanceof SettingsError || error instanceof KubeConfigError) {
+      console.error(`gitfaas: ${error.message}`);
+      Deno.exit(2);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Reads the router's settings from environment variables, checking every value at start so a
+ * typo stops the process with one line instead of misbehaving later.
+ * @module
+ */
+
+/** Everything the router is configured with. */
+export interface Settings {
+  /** Repository URL without credentials. */
+  gitUrl: string;
+  gitUser?: string;
+  gitToken?: string;
+  gitBranch: string;
+  configPath: string;
+  pollIntervalSeconds: number;
+  /** Namespace set on objects that name none; undefined means "decide from the cluster login". */
+  namespace?: string;
+  port: number;
+  /** Clone cache; undefined means a fresh temporary directory. */
+  dataDir?: string;
+  kubeconfig?: string;
+  maxBodyBytes: number;
+  /** Filesystem prefix before `/var/run/secrets/kubernetes.io/serviceaccount` (tests, sandboxes). */
+  serviceAccountPrefix: string;
+  logLevel: LogLevel;
+}
+
+/** Log levels, most verbose first. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** A setting that is missing or malformed; its message is the one line shown to the user. */
+export class SettingsError extends Error {
+  override name = "SettingsError";
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses settings from an environment map (usually `Deno.env.toObject()`). */
+export function readSettings(env: Env): Settings {
+  const rawUrl = required(env, "GIT_URL");
+  const { url, user, token } = splitCredentials(rawUrl);
+  return {
+    gitUrl: url,
+    gitUser: optional(env, "GIT_USER_NAME") ?? user,
+    gitToken: optional(env, "GIT_PERSONAL_TOKEN") ?? token,
+    gitBranch: branchName(env),
+    configPath: repoPath(env, "CONFIG_PATH", "config.json"),
+    pollIntervalSeconds: number(env, "GIT_POLL_INTERVAL", 60, { min: 0 }),
+    namespace: namespaceName(env),
+    port: number(env, "PORT", 5000, { min: 0, max: 65535, integer: true }),
+    dataDir: optional(env, "DATA_DIR"),
+    kubeconfig: optional(env, "KUBECONFIG"),
+    maxBodyBytes: number(env, "MAX_BODY_BYTES", 1024 * 1024, { min: 1, integer: true }),
+    serviceAccountPrefix: optional(env, "SERVICE_ACCOUNT_PREFIX") ?? "",
+    logLevel: logLevel(env),
+  };
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function required(env: Env, name: string): string {
+  const value = optional(env, name);
+  if (value === undefined) {
+    throw new SettingsError(`${name} is required: the HTTP(S) URL of the Git repository to follow`);
+  }
+  return value;
+}
+
+/** Accepts credentials embedded in the URL but never keeps them there, so the URL can be logged. */
+function splitCredentials(raw: string): { url: string; user?: string; token?: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new SettingsError(`GIT_URL must be an http:// or https:// URL, got "${redactUrl(raw)}"`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new SettingsError(
+      `GIT_URL must be an http:// or https:// URL, got the scheme "${parsed.protocol}"`,
+    );
+  }
+  const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
+  const token = parsed.password ? decodeURIComponent(parsed.password) : undefined;
+  parsed.username = "";
+  parsed.password = "";
+  return { url: parsed.toString(), user, token };
+}
+
+function redactUrl(raw: string): string {
+  return raw.replace(/\/\/[^/@]*@/, "//***@");
+}
+
+function branchName(env: Env): string {
+  const branch = optional(env, "GIT_BRANCH") ?? "main";
+  const ok = /^[^\s~^:?*[\\]+$/.test(branch) && !branch.includes("..") &&
+    !branch.startsWith("/") && !branch.endsWith("/") && !branch.startsWith("refs/");
+  if (!ok) {
+    throw new SettingsError(`GIT_BRANCH must be a branch name such as "main", got "${branch}"`);
+  }
+  return branch;
+}
+
+function repoPath(env: Env, name: string, fallback: string): string {
+  const value = (optional(env, name) ?? fallback).replace(/^\.\//, "");
+  const parts = value.split("/");
+  if (value.startsWith("/") || parts.some((p) => p === ".." || p === "." || p === "")) {
+    throw new SettingsError(
+      `${name} must be a relative path inside the repository such as "config.json", got "${value}"`,
+    );
+  }
+  return value;
+}
+
+function number(
+  env: Env,
+  name: string,
+  fallback: number,
+  limits: { min?: number; max?: number; integer?: boolean },
+): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  const bad = !/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value) ||
+    (limits.integer && !Number.isInteger(value)) ||
+    (limits.min !== undefined && value < limits.min) ||
+    (limits.max !== undefined && value > limits.max);
+  if (bad) {
+    const kind = limits.integer ? "a whole number" : "a number";
+    const range = limits.max !== undefined
+      ? ` from ${limits.min} to ${limits.max}`
+      : limits.min !== undefined
+      ? ` of at least ${limits.min}`
+      : "";
+    throw new SettingsError(`${name} must be ${kind}${range}, got "${raw}"`);
+  }
+  return value;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function namespaceName(env: Env): string | undefined {
+  const value = optional(env, "NAMESPACE");
+  if (value !== undefined && !DNS_LABEL.test(value)) {
+    throw new SettingsError(
+      `NAMESPACE must be a Kubernetes namespace name (lowercase letters, digits and '-', at most 63), got "${value}"`,
+    );
+  }
+  return value;
+}
+
+const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+function logLevel(env: Env): LogLevel {
+  const value = (optional(env, "LOG_LEVEL") ?? "info").toLowerCase();
+  if (!(LEVELS as readonly string[]).includes(value)) {
+    throw new SettingsError(`LOG_LEVEL must be one of ${LEVELS.join(", ")}, got "${value}"`);
+  }
+  return value as LogLevel;
+}

@@ -1,0 +1,253 @@
+/**
+ * The Git side of syncing: ask the remote where the branch points (one cheap request), fetch
+ * that commit into a bare clone cache, and read files from a commit's own objects. Reading from
+ * objects, never from a work tree, is what lets one sync build an index from exactly one commit
+ * while the next sync fetches another.
+ * @module
+ */
+
+import fs from "node:fs";
+import git from "isomorphic-git";
+import { type GitHttpTransport, gitHttpTransport } from "./http_transport.ts";
+
+/** Why a Git operation failed, for `/status` and for choosing an HTTP status. */
+export type GitErrorKind = "unreachable" | "auth" | "not-found" | "timeout" | "protocol";
+
+/** A Git failure whose message is safe to show (no credentials). */
+export class GitError extends Error {
+  override name = "GitError";
+  /** Wraps a failure of the given kind. */
+  constructor(readonly kind: GitErrorKind, message: string) {
+    super(message);
+  }
+}
+
+/** What a path names in a commit. */
+export type RepoEntry =
+  | { kind: "file"; oid: string }
+  | { kind: "missing" }
+  | { kind: "directory" }
+  | { kind: "symlink" }
+  | { kind: "submodule" };
+
+/** Read access to the files of one commit. */
+export interface CommitFiles {
+  readonly revision: string;
+  /** What `path` (relative, `/`-separated) names in this commit. */
+  entry(path: string): Promise<RepoEntry>;
+  /** The bytes of a file entry. */
+  read(oid: string): Promise<Uint8Array>;
+}
+
+/** Where to fetch from and where to cache. */
+export interface GitSourceOptions {
+  url: string;
+  branch: string;
+  user?: string;
+  token?: string;
+  /** The bare clone cache directory (created when missing). */
+  dir: string;
+  /** Deadline for each HTTP request to the Git server. */
+  timeoutMs?: number;
+}
+
+/** One followed branch of one remote repository, cached in a bare clone. */
+export class GitSource {
+  readonly #options: GitSourceOptions;
+  readonly #http: GitHttpTransport;
+  readonly #cache: Record<string, unknown> = {};
+  #initialized = false;
+
+  /** Prepares the source; nothing is fetched until asked. */
+  constructor(options: GitSourceOptions) {
+    this.#options = options;
+    this.#http = gitHttpTransport({
+      user: options.user,
+      token: options.token,
+      timeoutMs: options.timeoutMs,
+    });
+  }
+
+  /** Requests made and bytes received so far. */
+  get stats(): Readonly<{ requests: number; bytesReceived: number }> {
+    return this.#http.stats;
+  }
+
+  /** The commit the remote branch points at now: one request to the server. */
+  async remoteHead(): Promise<string> {
+    const ref = `refs/heads/${this.#options.branch}`;
+    const refs = await this.#guard(() =>
+      git.listServerRefs({
+        http: this.#http,
+        url: this.#options.url,
+        prefix: ref,
+        protocolVersion: 1,
+      })
+    );
+    const found = refs.find((r) => r.ref === ref);
+    if (!found) {
+      throw new GitError(
+        "not-found",
+        `branch "${this.#options.branch}" does not exist in ${this.#options.url}`,
+      );
+    }
+    return found.oid;
+  }
+
+  /** Whether the cache already holds `commit` (so no fetch is needed to build from it). */
+  async hasCommit(commit: string): Promise<boolean> {
+    await this.#init();
+    try {
+      await git.readCommit({ fs, gitdir: this.#options.dir, oid: commit, cache: this.#cache });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Fetches the branch tip and returns its commit. */
+  async fetch(): Promise<string> {
+    await this.#init();
+    const result = await this.#guard(() =>
+      git.fetch({
+        fs,
+        http: this.#http,
+        gitdir: this.#options.dir,
+        url: this.#options.url,
+        ref: this.#options.branch,
+        singleBranch: true,
+        tags: false,
+        depth: 1,
+        cache: this.#cache,
+      })
+    );
+    if (!result.fetchHead) {
+      throw new GitError(
+        "not-found",
+        `branch "${this.#options.branch}" does not exist in ${this.#options.url}`,
+      );
+    }
+    return result.fetchHead;
+  }
+
+  /** The commit to serve now: the remote branch tip (for syncing). */
+  head(): Promise<string> {
+    return this.remoteHead();
+  }
+
+  /** The files of `commit`, fetching the branch first when the cache lacks it. */
+  async load(commit: string): Promise<CommitFiles> {
+    if (await this.hasCommit(commit)) return this.files(commit);
+    return this.files(await this.fetch());
+  }
+
+  /** The files of `commit`, which must be in the cache. */
+  files(commit: string): CommitFiles {
+    return new CachedCommitFiles(this.#options.dir, commit, this.#cache);
+  }
+
+  async #init(): Promise<void> {
+    if (this.#initialized) return;
+    await fs.promises.mkdir(this.#options.dir, { recursive: true });
+    // init is idempotent: it keeps an existing repository, so a warm DATA_DIR is reused.
+    await git.init({
+      fs,
+      gitdir: this.#options.dir,
+      bare: true,
+      defaultBranch: this.#options.branch,
+    });
+    this.#initialized = true;
+  }
+
+  async #guard<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw this.#describe(error);
+    }
+  }
+
+  #describe(error: unknown): GitError {
+    if (error instanceof GitError) return error;
+    const url = this.#options.url;
+    const e = error as {
+      code?: string;
+      name?: string;
+      message?: string;
+      data?: { statusCode?: number };
+    };
+    const status = e.data?.statusCode;
+    if (status === 401 || status === 403) {
+      return new GitError(
+        "auth",
+        `the Git server refused the credentials (HTTP ${status}) for ${url}: check GIT_USER_NAME and GIT_PERSONAL_TOKEN`,
+      );
+    }
+    if (status === 404) return new GitError("not-found", `no Git repository at ${url} (HTTP 404)`);
+    if (status !== undefined) {
+      return new GitError("protocol", `the Git server answered HTTP ${status} for ${url}`);
+    }
+    if (e.name === "TimeoutError" || e.name === "AbortError") {
+      return new GitError("timeout", `the Git server at ${url} did not answer in time`);
+    }
+    if (e.name === "TypeError" || /connect|refused|reset|dns|network/i.test(e.message ?? "")) {
+      return new GitError(
+        "unreachable",
+        `cannot reach the Git server at ${url}: ${this.#clean(e.message)}`,
+      );
+    }
+    return new GitError("protocol", `Git fetch from ${url} failed: ${this.#clean(e.message)}`);
+  }
+
+  /** Error texts from libraries may quote request details; never let the token through. */
+  #clean(message: string | undefined): string {
+    let text = (message ?? "unknown error").split("\n")[0];
+    if (this.#options.token) text = text.replaceAll(this.#options.token, "***");
+    return text;
+  }
+}
+
+type TreeEntry = { mode: string; path: string; oid: string; type: string };
+
+class CachedCommitFiles implements CommitFiles {
+  readonly #trees = new Map<string, Promise<Map<string, TreeEntry>>>();
+  constructor(
+    readonly gitdir: string,
+    readonly revision: string,
+    readonly cache: Record<string, unknown>,
+  ) {}
+
+  async entry(path: string): Promise<RepoEntry> {
+    const segments = path.split("/");
+    let tree = await this.#tree(this.revision);
+    for (let i = 0; i < segments.length; i++) {
+      const found = tree.get(segments[i]);
+      if (!found) return { kind: "missing" };
+      const last = i === segments.length - 1;
+      if (found.mode === "120000") return { kind: "symlink" };
+      if (found.mode === "160000") return { kind: "submodule" };
+      if (found.type === "tree") {
+        if (last) return { kind: "directory" };
+        tree = await this.#tree(found.oid);
+      } else {
+        return last ? { kind: "file", oid: found.oid } : { kind: "missing" };
+      }
+    }
+    return { kind: "missing" };
+  }
+
+  async read(oid: string): Promise<Uint8Array> {
+    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache });
+    return blob;
+  }
+
+  #tree(oid: string): Promise<Map<string, TreeEntry>> {
+    let tree = this.#trees.get(oid);
+    if (!tree) {
+      tree = git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })
+        .then((result) => new Map(result.tree.map((e) => [e.path, e as TreeEntry])));
+      this.#trees.set(oid, tree);
+    }
+    return tree;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The HTTP API: routes, and the translation of every outcome to a status and a JSON body.
+ * Handlers never throw past this module: bad input gets a clear JSON error, and an unexpected
+ * failure a 500 that is logged.
+ * @module
+ */
+
+import { GitError } from "../git/git_source.ts";
+import { type Logger, silentLogger } from "../log/logger.ts";
+import { type Publisher, PublishError } from "../publish/publisher.ts";
+import type { Syncer } from "../sync/syncer.ts";
+import { IndexBuildError } from "../topics/topic_index.ts";
+import { errorResponse, HttpError, json } from "./json.ts";
+import { parsePublishRequest } from "./publish_request.ts";
+
+/** What the handler serves. */
+export interface HandlerOptions {
+  syncer: Syncer;
+  publisher: Publisher;
+  maxBodyBytes: number;
+  /** Shown on `/status`: where the index comes from (no credentials). */
+  source: Record<string, unknown>;
+  logger?: Logger;
+}
+
+type Route = {
+  pattern: URLPattern;
+  methods: Record<string, (request: Request, match: URLPatternResult) => Promise<Response>>;
+};
+
+/** Builds the request handler for `Deno.serve`. */
+export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
+  const { syncer, publisher } = options;
+  const logger = options.logger ?? silentLogger;
+
+  const refresh = async () => {
+    try {
+      const result = await syncer.sync();
+      return json(result);
+    } catch (error) {
+      throw syncHttpError(error);
+    }
+  };
+
+  const routes: Route[] = [
+    route("/healthz", { GET: () => Promise.resolve(json({ status: "ok" })) }),
+    route("/readyz", {
+      GET: () => {
+        const index = syncer.index;
+        return Promise.resolve(
+          index
+            ? json({ ready: true, revision: index.revision })
+            : json({ ready: false, error: "no topic index loaded yet" }, 503),
+        );
+      },
+    }),
+    route("/status", {
+      GET: () => Promise.resolve(json({ source: options.source, ...syncer.status() })),
+    }),
+    route("/topics", {
+      GET: () => {
+        const index = syncer.index;
+        if (!index) throw new HttpError(503, "no topic index loaded yet");
+        const topics = [...index.topics.values()].map((t) => ({
+          name: t.name,
+          manifests: t.manifests.map((m) => m.path),
+        }));
+        return Promise.resolve(json({ revision: index.revision, topics }));
+      },
+    }),
+    route("/refresh", { GET: refresh, POST: refresh }),
+    route("/publish/*", {
+      POST: async (request, match) => {
+        const raw = match.pathname.groups["0"] ?? "";
+        const parsed = await parsePublishRequest(request, raw, {
+          maxBodyBytes: options.maxBodyBytes,
+        });
+        try {
+          const result = await publisher.publish(parsed);
+          return json(result.report, result.status);
+        } catch (error) {
+          if (error instanceof PublishError) throw new HttpError(error.status, error.message);
+          throw error;
+        }
+      },
+    }),
+  ];
+
+  return async (request: Request) => {
+    try {
+      for (const { pattern, methods } of routes) {
+        const match = pattern.exec(request.url);
+        if (!match) continue;
+        const handle = methods[request.method];
+        if (!handle) {
+          const allow = Object.keys(methods).join(", ");
+          throw new HttpError(405, `${request.method} is not allowed here; use ${allow}`, {}, {
+            allow,
+          });
+        }
+        return await handle(request, match);
+      }
+      throw new HttpError(404, `no such endpoint: ${new URL(request.url).pathname}`);
+    } catch (error) {
+      if (error instanceof HttpError) return errorResponse(error);
+      logger.error("request failed", {
+        method: request.method,
+        path: new URL(request.url).pathname,
+        error: (error as Error).stack ?? String(error),
+      });
+      return json({ error: `internal error: ${(error as Error).message}` }, 500);
+    }
+  };
+}
+
+function route(pathname: string, methods: Route["methods"]): Route {
+  return { pattern: new URLPattern({ pathname }), methods };
+}
+
+/** A failed sync as an HTTP error: 422 for a commit that cannot serve, 502 for Git failures. */
+export function syncHttpError(error: unknown): HttpError {
+  if (error instanceof IndexBuildError) {
+    return new HttpError(422, error.message, {
+      revision: error.revision,
+      problems: error.problems,
+    });
+  }
+  if (error instanceof GitError) {
+    return new HttpError(502, error.message, { kind: error.kind });
+  }
+  return new HttpError(500, `sync failed: ${(error as Error).message}`);
+}

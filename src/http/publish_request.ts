@@ -1,0 +1,73 @@
+/**
+ * Turns an HTTP publish request into a {@linkcode PublishRequest}: the topic from the path,
+ * values from the query (also in the seed's `/publish/topic&name=value` form), and a body of an
+ * accepted type within the size limit.
+ * @module
+ */
+
+import type { PublishRequest } from "../publish/publisher.ts";
+import { mediaType, readBody } from "./body.ts";
+import { HttpError } from "./json.ts";
+
+/** Limits on what a publish request may carry. */
+export interface PublishLimits {
+  maxBodyBytes: number;
+}
+
+const ACCEPTED_TYPES = new Set(["", "application/json", "text/plain"]);
+// Control characters have no business in a value and are the raw material of injection
+// attempts against text templating; refusing them keeps reports and logs clean too.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Parses a publish request whose path after `/publish/` is `rawTopic`. */
+export async function parsePublishRequest(
+  request: Request,
+  rawTopic: string,
+  limits: PublishLimits,
+): Promise<PublishRequest> {
+  const url = new URL(request.url);
+  const ampersand = rawTopic.indexOf("&");
+  const topicPart = ampersand === -1 ? rawTopic : rawTopic.slice(0, ampersand);
+  const query: [string, string][] = [];
+  if (ampersand !== -1) query.push(...new URLSearchParams(rawTopic.slice(ampersand + 1)));
+  query.push(...url.searchParams);
+
+  let topic: string;
+  try {
+    topic = decodeURIComponent(topicPart);
+  } catch {
+    throw new HttpError(400, "the topic in the path is not valid percent-encoding");
+  }
+  if (topic === "") throw new HttpError(404, "no topic given: POST /publish/<topic>");
+
+  for (const [name, value] of query) {
+    if (CONTROL.test(name) || CONTROL.test(value)) {
+      throw new HttpError(
+        400,
+        `query parameter "${name.replace(CONTROL, "?")}" contains a control character`,
+      );
+    }
+  }
+
+  const type = mediaType(request);
+  if (!ACCEPTED_TYPES.has(type)) {
+    throw new HttpError(
+      415,
+      `unsupported content type "${type}": send application/json, text/plain or no content type`,
+    );
+  }
+  const body = await readBody(request, limits.maxBodyBytes);
+  if (type === "application/json" && body.byteLength > 0) {
+    try {
+      JSON.parse(utf8.decode(body));
+    } catch (error) {
+      throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const dryRun = query.some(([name, value]) =>
+    name === "dryRun" && (value === "" || value === "true" || value === "All")
+  );
+  return { topic, body, query, dryRun };
+}

@@ -1,0 +1,210 @@
+/**
+ * The connection to the Kubernetes API server. `@kubernetes/client-node` loads the login
+ * (kubeconfig, exec and token-file auth, the in-cluster service account) and answers discovery;
+ * requests on the publish path go through `fetch` with a `Deno.HttpClient` holding the same CA
+ * and client certificate, which keeps connections alive and costs a fraction of client-node's
+ * request stack.
+ * @module
+ */
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { KubeConfig, KubernetesObjectApi } from "@kubernetes/client-node";
+
+/** How a kind is served: its resource name and whether objects live in a namespace. */
+export interface ResourceInfo {
+  /** Plural resource name used in URLs, such as `jobs`. */
+  name: string;
+  namespaced: boolean;
+}
+
+/** Options for {@linkcode KubeConnection.request}. */
+export interface KubeRequestInit {
+  body?: string;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** The narrow interface the rest of the router uses to reach the API server. */
+export interface KubeConnection {
+  /** API server URL without a trailing slash. */
+  readonly server: string;
+  /** Namespace for objects that name none, from the login when NAMESPACE is not set. */
+  readonly defaultNamespace: string;
+  /** A human description of the login, for the start-up log (never a secret). */
+  readonly description: string;
+  /** One HTTP request to the API server; `path` starts with `/`. */
+  request(method: string, path: string, init?: KubeRequestInit): Promise<Response>;
+  /** Discovery: how `kind` of `apiVersion` is served, or undefined when the server lacks it. */
+  resource(apiVersion: string, kind: string): Promise<ResourceInfo | undefined>;
+  close(): void;
+}
+
+/** No usable Kubernetes login was found, or it cannot be used. */
+export class KubeConfigError extends Error {
+  override name = "KubeConfigError";
+}
+
+/** Where to find the login. */
+export interface ConnectOptions {
+  /** KUBECONFIG: one or more paths separated by `:`. */
+  kubeconfig?: string;
+  /** Prefix before `/var/run/secrets/kubernetes.io/serviceaccount`. */
+  serviceAccountPrefix?: string;
+  /** NAMESPACE, when set. */
+  namespace?: string;
+  /** Environment to read `KUBERNETES_SERVICE_HOST`/`PORT` from (defaults to the process's). */
+  env?: Record<string, string | undefined>;
+}
+
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** How long auth headers are reused before asking the login again (token files rotate). */
+const AUTH_TTL_MS = 10_000;
+
+/** Loads the login like kubectl does and opens a connection with it. */
+export async function connectKube(options: ConnectOptions = {}): Promise<KubeConnection> {
+  const env = options.env ?? Deno.env.toObject();
+  const kc = new KubeConfig();
+  const { source, inClusterNamespace } = loadLogin(kc, options, env);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new KubeConfigError(`${source} names no current cluster`);
+  const server = cluster.server.replace(/\/+$/, "");
+
+  // deno-lint-ignore no-explicit-any
+  const tls: any = {};
+  try {
+    await kc.applyToHTTPSOptions(tls);
+  } catch (error) {
+    throw new KubeConfigError(`cannot use the login from ${source}: ${(error as Error).message}`);
+  }
+  let client: Deno.HttpClient | undefined;
+  if (server.startsWith("https:")) {
+    if (cluster.skipTLSVerify) {
+      throw new KubeConfigError(
+        `${source}: insecure-skip-tls-verify is not supported; give the cluster's CA ` +
+          `(certificate-authority or certificate-authority-data) instead`,
+      );
+    }
+    const options: Deno.CreateHttpClientOptions & Partial<Deno.TlsCertifiedKeyPem> = {};
+    if (tls.ca) options.caCerts = [String(tls.ca)];
+    if (tls.cert && tls.key) {
+      options.cert = String(tls.cert);
+      options.key = String(tls.key);
+    }
+    client = Deno.createHttpClient(options as Deno.CreateHttpClientOptions);
+  }
+
+  const context = kc.getContextObject(kc.getCurrentContext());
+  const defaultNamespace = options.namespace ?? inClusterNamespace ?? context?.namespace ??
+    "default";
+  const discovery = kc.makeApiClient(Discovery);
+  const auth = authHeaders(kc, tls);
+
+  return {
+    server,
+    defaultNamespace,
+    description: `${source}, cluster ${server}, namespace ${defaultNamespace}`,
+    async request(method, urlPath, init = {}) {
+      const headers = new Headers(await auth());
+      headers.set("accept", "application/json");
+      if (init.contentType) headers.set("content-type", init.contentType);
+      return await fetch(server + urlPath, {
+        method,
+        headers,
+        body: init.body,
+        signal: init.signal,
+        client,
+      });
+    },
+    async resource(apiVersion, kind) {
+      const found = await discovery.lookup(apiVersion, kind);
+      return found ? { name: found.name, namespaced: found.namespaced } : undefined;
+    },
+    close() {
+      client?.close();
+    },
+  };
+}
+
+/** client-node's cached discovery, which it keeps protected, made callable. */
+class Discovery extends KubernetesObjectApi {
+  lookup(apiVersion: string, kind: string) {
+    return this.resource(apiVersion, kind);
+  }
+}
+
+function loadLogin(
+  kc: KubeConfig,
+  options: ConnectOptions,
+  env: Record<string, string | undefined>,
+): { source: string; inClusterNamespace?: string } {
+  const prefix = options.serviceAccountPrefix ?? "";
+  try {
+    if (options.kubeconfig) {
+      const files = options.kubeconfig.split(path.delimiter).filter(Boolean);
+      kc.loadFromFile(files[0]);
+      for (const file of files.slice(1)) {
+        const more = new KubeConfig();
+        more.loadFromFile(file);
+        kc.mergeConfig(more);
+      }
+      return { source: `kubeconfig ${files.join(path.delimiter)}` };
+    }
+    const home = env.HOME ?? os.homedir();
+    const homeConfig = home ? path.join(home, ".kube", "config") : undefined;
+    if (homeConfig && fs.existsSync(homeConfig)) {
+      kc.loadFromFile(homeConfig);
+      return { source: `kubeconfig ${homeConfig}` };
+    }
+  } catch (error) {
+    throw new KubeConfigError(`cannot read the kubeconfig: ${(error as Error).message}`);
+  }
+  const tokenFile = `${prefix}${SERVICE_ACCOUNT_DIR}/token`;
+  if (env.KUBERNETES_SERVICE_HOST && fs.existsSync(tokenFile)) {
+    // client-node reads the service host and port from the process environment.
+    for (const name of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"]) {
+      if (env[name] !== undefined && Deno.env.get(name) !== env[name]) {
+        Deno.env.set(name, env[name]!);
+      }
+    }
+    kc.loadFromCluster(prefix);
+    let namespace: string | undefined;
+    try {
+      namespace = fs.readFileSync(`${prefix}${SERVICE_ACCOUNT_DIR}/namespace`, "utf8").trim() ||
+        undefined;
+    } catch {
+      namespace = undefined;
+    }
+    return { source: "in-cluster service account", inClusterNamespace: namespace };
+  }
+  throw new KubeConfigError(
+    "no Kubernetes login found: set KUBECONFIG, create ~/.kube/config, or run in a cluster " +
+      "with a service account",
+  );
+}
+
+/** Auth headers from the login, reused briefly so the hot path does not redo auth work. */
+// deno-lint-ignore no-explicit-any
+function authHeaders(kc: KubeConfig, tls: any): () => Promise<Record<string, string>> {
+  let cached: Record<string, string> = headersOf(tls);
+  let fetchedAt = performance.now();
+  return async () => {
+    if (performance.now() - fetchedAt > AUTH_TTL_MS) {
+      // deno-lint-ignore no-explicit-any
+      const fresh: any = {};
+      await kc.applyToHTTPSOptions(fresh);
+      cached = headersOf(fresh);
+      fetchedAt = performance.now();
+    }
+    return cached;
+  };
+}
+
+// deno-lint-ignore no-explicit-any
+function headersOf(tls: any): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(tls.headers ?? {})) headers[name] = String(value);
+  if (tls.auth && !headers.Authorization) headers.Authorization = "Basic " + btoa(tls.auth);
+  return headers;
+}

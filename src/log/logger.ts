@@ -1,0 +1,55 @@
+/**
+ * Structured logging: one JSON object per line on standard output, so log collectors in a
+ * cluster can index the fields without parsing prose.
+ * @module
+ */
+
+import type { LogLevel } from "../config/settings.ts";
+
+/** Fields attached to a log line. */
+export type LogFields = Record<string, unknown>;
+
+/** The logging interface every module receives; tests pass a recording one. */
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Options for {@linkcode jsonLogger}. */
+export interface JsonLoggerOptions {
+  level?: LogLevel;
+  /** Strings that must never be printed (tokens, secrets); each is replaced by `***`. */
+  secrets?: string[];
+  write?: (line: string) => void;
+}
+
+/** A logger printing JSON lines, dropping lines below `level` and scrubbing secrets. */
+export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
+  const threshold = RANK[options.level ?? "info"];
+  const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
+  const write = options.write ?? ((line: string) => console.log(line));
+  const emit = (level: LogLevel, message: string, fields?: LogFields) => {
+    if (RANK[level] < threshold) return;
+    let line = JSON.stringify({ time: new Date().toISOString(), level, message, ...fields });
+    for (const secret of secrets) line = line.replaceAll(secret, "***");
+    write(line);
+  };
+  return {
+    debug: (message, fields) => emit("debug", message, fields),
+    info: (message, fields) => emit("info", message, fields),
+    warn: (message, fields) => emit("warn", message, fields),
+    error: (message, fields) => emit("error", message, fields),
+  };
+}
+
+/** A logger that prints nothing (library use and tests). */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};

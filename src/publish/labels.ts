@@ -1,0 +1,66 @@
+/**
+ * The labels that mark what the router made, so `kubectl get -l` finds every object of a topic
+ * or of one request, on the objects and on the pods their controllers start.
+ * @module
+ */
+
+import type { KubeObject } from "../kube/apply.ts";
+
+/** Label keys the router sets. */
+export const LABELS = {
+  managedBy: "app.kubernetes.io/managed-by",
+  topic: "gitfaas.io/topic",
+  requestUuid: "gitfaas.io/request-uuid",
+} as const;
+
+/** Paths to the pod template of the kinds that have one. */
+const POD_TEMPLATE_PATHS: Record<string, string[]> = {
+  Job: ["spec", "template"],
+  CronJob: ["spec", "jobTemplate", "spec", "template"],
+  Deployment: ["spec", "template"],
+  StatefulSet: ["spec", "template"],
+  DaemonSet: ["spec", "template"],
+  ReplicaSet: ["spec", "template"],
+};
+
+/** Sets the router's labels on `object` (and its pod template), in place. */
+export function addLabels(
+  object: KubeObject,
+  labels: { topic: string; requestUuid: string },
+): void {
+  const set: Record<string, string> = {
+    [LABELS.managedBy]: "gitfaas",
+    [LABELS.topic]: labels.topic,
+    [LABELS.requestUuid]: labels.requestUuid,
+  };
+  object.metadata = withLabels(object.metadata, set);
+  const path = POD_TEMPLATE_PATHS[object.kind];
+  if (!path) return;
+  if (object.kind === "CronJob") {
+    const jobTemplate = dig(object, ["spec", "jobTemplate"]);
+    if (jobTemplate) jobTemplate.metadata = withLabels(jobTemplate.metadata, set);
+  }
+  const template = dig(object, path);
+  if (template) template.metadata = withLabels(template.metadata, set);
+}
+
+type Metadata = KubeObject["metadata"];
+
+function withLabels(metadata: unknown, labels: Record<string, string>): NonNullable<Metadata> {
+  const meta = (isObject(metadata) ? metadata : {}) as NonNullable<Metadata>;
+  meta.labels = { ...(isObject(meta.labels) ? meta.labels : {}), ...labels };
+  return meta;
+}
+
+function dig(object: unknown, path: string[]): Record<string, unknown> | undefined {
+  let at: unknown = object;
+  for (const key of path) {
+    if (!isObject(at)) return undefined;
+    at = at[key];
+  }
+  return isObject(at) ? at : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}

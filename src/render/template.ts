@@ -1,0 +1,269 @@
+/**
+ * Manifest templates: mustache tags are parsed once, when the topic index is built, and values
+ * are later set on the parsed YAML tree instead of being pasted into YAML text. A value can
+ * therefore never add a key, an item or a document, or end a quoted string early: the shape of
+ * every rendered object is fixed by the template alone.
+ * @module
+ */
+
+import Mustache from "mustache";
+import { isScalar, parse as parseYaml, parseAllDocuments, visit } from "yaml";
+
+/** A template problem found at index build, with the 1-based line where it is. */
+export class TemplateError extends Error {
+  override name = "TemplateError";
+  /** Builds an error for `line` (1-based) of the template. */
+  constructor(message: string, readonly line?: number) {
+    super(line ? `line ${line}: ${message}` : message);
+  }
+}
+
+/** A piece of a templated string: literal text, or the name of a value. */
+export type Part = string | { value: string };
+
+/** The compiled shape of one YAML node. */
+export type TemplateNode =
+  | { kind: "map"; entries: [string, TemplateNode][] }
+  | { kind: "seq"; items: TemplateNode[] }
+  | { kind: "const"; value: unknown }
+  | { kind: "text"; parts: Part[]; plain: boolean };
+
+/** One compiled YAML document of a manifest file. */
+export interface CompiledDocument {
+  /** Position of the document in its file, from 0. */
+  index: number;
+  /** First line of the document in the template file. */
+  line: number;
+  root: TemplateNode;
+}
+
+/** A parsed manifest template, ready to render many times. */
+export interface CompiledTemplate {
+  documents: CompiledDocument[];
+  /** Every value name the template uses, in order of first use. */
+  valueNames: string[];
+}
+
+/** Values available to a render; a name with no value renders as an empty string. */
+export type Values = Readonly<Record<string, string>>;
+
+/** Parses a manifest template (mustache tags inside YAML, one or more documents). */
+export function compileTemplate(source: string): CompiledTemplate {
+  const tokens = parseMustache(source);
+  const marker = uniqueMarker(source);
+  const names: string[] = [];
+  const offsets: OffsetMap = [];
+  let text = "";
+  for (const token of tokens) {
+    const [type, value, start] = token;
+    offsets.push([text.length, start]);
+    if (type === "text") text += value;
+    else if (type === "name" || type === "&") {
+      text += `${marker}${names.length}z`;
+      names.push(value);
+    } else if (type === "!" || type === "=") continue;
+    else {
+      throw new TemplateError(
+        `the mustache tag "{{${type}${value}}}" is not supported: templates take plain ` +
+          `{{name}} values only, so that a value cannot change a manifest's structure`,
+        lineAt(source, start),
+      );
+    }
+  }
+  const lineOf = (offset: number) => lineAt(source, sourceOffset(offsets, offset));
+  const documents = compileYaml(text, { marker, names, lineOf });
+  return { documents, valueNames: [...new Set(names)] };
+}
+
+/** Renders every document of a compiled template into a plain object. */
+export function renderTemplate(template: CompiledTemplate, values: Values): unknown[] {
+  return template.documents.map((doc) => renderNode(doc.root, values));
+}
+
+type Token = [string, string, number, number, ...unknown[]];
+
+function parseMustache(source: string): Token[] {
+  try {
+    return Mustache.parse(source) as unknown as Token[];
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const at = /at (\d+)/.exec(message);
+    throw new TemplateError(
+      `mustache: ${message.split("\n")[0]}`,
+      at ? lineAt(source, Number(at[1])) : undefined,
+    );
+  }
+}
+
+/** A letters-only marker the template does not contain, so placeholders cannot collide. */
+function uniqueMarker(source: string): string {
+  for (;;) {
+    const bytes = crypto.getRandomValues(new Uint8Array(10));
+    const marker = "gf" + Array.from(bytes, (b) => String.fromCharCode(97 + (b % 26))).join("");
+    if (!source.includes(marker)) return marker;
+  }
+}
+
+function lineAt(source: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < source.length; i++) if (source.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** Pairs of (offset in the placeholder text, offset in the template) where each token starts. */
+type OffsetMap = [number, number][];
+
+function sourceOffset(offsets: OffsetMap, offset: number): number {
+  let lo = 0, hi = offsets.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (offsets[mid][0] <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  const [textStart, sourceStart] = offsets[lo] ?? [0, 0];
+  return sourceStart + (offset - textStart);
+}
+
+interface YamlContext {
+  marker: string;
+  names: string[];
+  /** The template line of an offset in the placeholder text. */
+  lineOf: (offset: number) => number;
+}
+
+function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
+  // YAML 1.1 merge keys (`<<: *base`) are honoured because the API server's own YAML reader
+  // (go-yaml) honours them; everything else follows the YAML 1.2 core schema.
+  const docs = parseAllDocuments(text, { merge: true, prettyErrors: false, uniqueKeys: true });
+  const lineOf = context.lineOf;
+  const compiled: CompiledDocument[] = [];
+  let index = 0;
+  for (const doc of docs) {
+    if (doc.errors.length > 0) {
+      const error = doc.errors[0];
+      throw new TemplateError(
+        `invalid YAML: ${firstLine(error.message)}`,
+        lineOf(error.pos[0]),
+      );
+    }
+    const line = lineOf(doc.range[0]);
+    if (doc.contents === null) continue; // an empty document, e.g. after a trailing `---`
+    const plainMark = `${context.marker}P`;
+    visit(doc, {
+      Pair(_, pair) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : "";
+        if (key.includes(context.marker)) {
+          throw new TemplateError(
+            "a mapping key cannot contain a {{value}}: values set data, never structure",
+            lineOf(pair.key && isScalar(pair.key) ? pair.key.range?.[0] ?? 0 : 0),
+          );
+        }
+      },
+      Scalar(_, node) {
+        if (typeof node.value !== "string" || !node.value.includes(context.marker)) return;
+        const tag = node.tag;
+        if (tag && tag !== "tag:yaml.org,2002:str" && tag !== "!!str") {
+          throw new TemplateError(
+            `a {{value}} cannot sit in a scalar with the explicit tag ${tag}`,
+            lineOf(node.range?.[0] ?? 0),
+          );
+        }
+        // Plain scalars are typed from their text (so `replicas: {{n}}` gives a number);
+        // quoted and block scalars always stay strings. The mark carries that to toJS().
+        if (node.type === "PLAIN" && !tag) node.value = plainMark + node.value;
+      },
+    });
+    const value = doc.toJS({ maxAliasCount: 1000 });
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new TemplateError(
+        `document ${index + 1} is not a mapping: each document must be one Kubernetes object`,
+        line,
+      );
+    }
+    compiled.push({ index, line, root: compileValue(value, context, plainMark) });
+    index++;
+  }
+  if (compiled.length === 0) throw new TemplateError("the manifest holds no YAML document");
+  return compiled;
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0].replace(/ at line \d+, column \d+.*$/, "");
+}
+
+function compileValue(value: unknown, context: YamlContext, plainMark: string): TemplateNode {
+  if (typeof value === "string" && value.includes(context.marker)) {
+    const plain = value.startsWith(plainMark);
+    return {
+      kind: "text",
+      parts: splitParts(plain ? value.slice(plainMark.length) : value, context),
+      plain,
+    };
+  }
+  if (Array.isArray(value)) {
+    return { kind: "seq", items: value.map((v) => compileValue(v, context, plainMark)) };
+  }
+  if (value instanceof Map) {
+    // toJS() gives a Map only for non-string keys; Kubernetes objects want string keys.
+    return compileValue(Object.fromEntries(value), context, plainMark);
+  }
+  if (value !== null && typeof value === "object" && !(value instanceof Date)) {
+    return {
+      kind: "map",
+      entries: Object.entries(value).map(([k, v]) => [k, compileValue(v, context, plainMark)]),
+    };
+  }
+  return { kind: "const", value: value instanceof Date ? value.toISOString() : value };
+}
+
+function splitParts(text: string, context: YamlContext): Part[] {
+  const parts: Part[] = [];
+  const pattern = new RegExp(`${context.marker}(\\d+)z`, "g");
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    if (match.index > last) parts.push(text.slice(last, match.index));
+    parts.push({ value: context.names[Number(match[1])] });
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return parts;
+}
+
+function renderNode(node: TemplateNode, values: Values): unknown {
+  switch (node.kind) {
+    case "const":
+      return node.value;
+    case "seq":
+      return node.items.map((item) => renderNode(item, values));
+    case "map": {
+      const object: Record<string, unknown> = {};
+      for (const [key, child] of node.entries) object[key] = renderNode(child, values);
+      return object;
+    }
+    case "text": {
+      let text = "";
+      for (const part of node.parts) {
+        text += typeof part === "string" ? part : values[part.value] ?? "";
+      }
+      return node.plain ? typePlainScalar(text) : text;
+    }
+  }
+}
+
+const MAYBE_TYPED = /^(?:[-+.0-9~]|null$|Null$|NULL$|true$|True$|TRUE$|false$|False$|FALSE$)/;
+
+/**
+ * Types a plain scalar's text the way YAML would had it been written in the template
+ * (`2` → 2, `true` → true, empty → null), but only ever as a scalar: text that YAML would read
+ * as a structure or a comment stays the exact string.
+ */
+function typePlainScalar(text: string): unknown {
+  if (text === "") return null;
+  if (!MAYBE_TYPED.test(text) || /[\n#:{}[\],&*!|>'"%@`]/.test(text)) return text;
+  try {
+    const typed = parseYaml(text);
+    return typed === null || typeof typed === "number" || typeof typed === "boolean" ? typed : text;
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Keeps the live topic index in step with the followed branch. One sync runs at a time; a sync
+ * asked for while one runs is served by a single follow-up sync, so the newest commit is always
+ * picked up without a pile of fetches. A sync that fails for any reason leaves the last good
+ * index serving.
+ * @module
+ */
+
+import type { CommitFiles } from "../git/git_source.ts";
+import { type Logger, silentLogger } from "../log/logger.ts";
+import { buildTopicIndex, IndexBuildError, type TopicIndex } from "../topics/topic_index.ts";
+
+/** Where revisions come from: a Git remote, or a directory in development. */
+export interface RevisionSource {
+  /** The revision to serve now (for Git, the remote branch's commit: one cheap request). */
+  head(): Promise<string>;
+  /** The files of `revision`, fetching it if needed. Returns the files actually obtained. */
+  load(revision: string): Promise<CommitFiles>;
+}
+
+/** The answer to a sync. */
+export interface SyncResult {
+  revision: string;
+  changed: boolean;
+}
+
+/** What `/status` shows about syncing. */
+export interface SyncStatus {
+  revision: string | null;
+  indexBuiltAt: string | null;
+  topics: number;
+  lastSync: {
+    time: string;
+    outcome: "changed" | "unchanged" | "failed";
+    durationMs: number;
+    revision?: string;
+    error?: string;
+    problems?: string[];
+  } | null;
+  lastGoodSyncAt: string | null;
+  consecutiveFailures: number;
+}
+
+/** Options for {@linkcode Syncer}. */
+export interface SyncerOptions {
+  configPath: string;
+  logger?: Logger;
+  /** Called after every sync with its result or error (metrics, tests). */
+  onSync?: (event: { result?: SyncResult; error?: Error; durationMs: number }) => void;
+}
+
+/** Owns the live index and every change to it. */
+export class Syncer {
+  readonly #source: RevisionSource;
+  readonly #options: SyncerOptions;
+  readonly #logger: Logger;
+  #index: TopicIndex | null = null;
+  #running: Promise<SyncResult> | undefined;
+  #next: Promise<SyncResult> | undefined;
+  #failedRevision: { revision: string; error: IndexBuildError } | undefined;
+  #status: SyncStatus = {
+    revision: null,
+    indexBuiltAt: null,
+    topics: 0,
+    lastSync: null,
+    lastGoodSyncAt: null,
+    consecutiveFailures: 0,
+  };
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+
+  /** Prepares a syncer; nothing happens until {@linkcode sync} or {@linkcode startPolling}. */
+  constructor(source: RevisionSource, options: SyncerOptions) {
+    this.#source = source;
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  /** The live index, or null before the first good sync. */
+  get index(): TopicIndex | null {
+    return this.#index;
+  }
+
+  /** A copy of the sync status. */
+  status(): SyncStatus {
+    return structuredClone(this.#status);
+  }
+
+  /** Syncs now, or joins the follow-up of the sync under way. */
+  sync(): Promise<SyncResult> {
+    if (!this.#running) return this.#start();
+    if (!this.#next) {
+      this.#next = this.#running.catch(() => undefined).then(() => {
+        this.#next = undefined;
+        // Someone may have started a sync in the gap; theirs began after ours was asked for.
+        return this.#running ?? this.#start();
+      });
+    }
+    return this.#next;
+  }
+
+  /**
+   * Syncs now, then every `intervalMs` (0: never again once an index is loaded), retrying
+   * failures sooner with exponential backoff capped at the interval.
+   */
+  startPolling(intervalMs: number): void {
+    this.#stopped = false;
+    const schedule = () => {
+      if (this.#stopped) return;
+      const failures = this.#status.consecutiveFailures;
+      let delay: number;
+      if (failures > 0) {
+        const cap = intervalMs > 0 ? Math.max(intervalMs, 1000) : 60_000;
+        delay = Math.min(1000 * 2 ** Math.min(failures - 1, 16), cap);
+      } else if (intervalMs > 0) delay = intervalMs;
+      else return; // polling off: webhooks and /refresh only
+      this.#timer = setTimeout(() => {
+        this.sync().catch(() => undefined).finally(schedule);
+      }, delay);
+    };
+    this.sync().catch(() => undefined).finally(schedule);
+  }
+
+  /** Stops polling and waits for a sync under way. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#next?.catch(() => undefined);
+    await this.#running?.catch(() => undefined);
+  }
+
+  #start(): Promise<SyncResult> {
+    const run = this.#syncOnce().finally(() => {
+      if (this.#running === run) this.#running = undefined;
+    });
+    this.#running = run;
+    return run;
+  }
+
+  async #syncOnce(): Promise<SyncResult> {
+    const started = performance.now();
+    const time = new Date().toISOString();
+    let revision: string | undefined;
+    try {
+      revision = await this.#source.head();
+      let result: SyncResult;
+      if (this.#index?.revision === revision) {
+        result = { revision, changed: false };
+      } else if (this.#failedRevision?.revision === revision) {
+        // A broken commit stays broken: report it again without refetching or rebuilding.
+        throw this.#failedRevision.error;
+      } else {
+        const files = await this.#source.load(revision);
+        revision = files.revision;
+        try {
+          const index = await buildTopicIndex(files, { configPath: this.#options.configPath });
+          this.#index = index;
+          this.#failedRevision = undefined;
+          result = { revision, changed: true };
+        } catch (error) {
+          if (error instanceof IndexBuildError) this.#failedRevision = { revision, error };
+          throw error;
+        }
+      }
+      this.#succeeded(result, time, performance.now() - started);
+      return result;
+    } catch (error) {
+      this.#failed(error as Error, revision, time, performance.now() - started);
+      throw error;
+    }
+  }
+
+  #succeeded(result: SyncResult, time: string, durationMs: number) {
+    const index = this.#index!;
+    this.#status = {
+      revision: index.revision,
+      indexBuiltAt: index.builtAt.toISOString(),
+      topics: index.topics.size,
+      lastSync: {
+        time,
+        outcome: result.changed ? "changed" : "unchanged",
+        durationMs: Math.round(durationMs),
+        revision: result.revision,
+      },
+      lastGoodSyncAt: time,
+      consecutiveFailures: 0,
+    };
+    if (result.changed) {
+      this.#logger.info("topic index updated", {
+        revision: result.revision,
+        topics: index.topics.size,
+        durationMs: Math.round(durationMs),
+      });
+    } else this.#logger.debug("no change", { revision: result.revision });
+    this.#options.onSync?.({ result, durationMs });
+  }
+
+  #failed(error: Error, revision: string | undefined, time: string, durationMs: number) {
+    this.#status.lastSync = {
+      time,
+      outcome: "failed",
+      durationMs: Math.round(durationMs),
+      revision,
+      error: error.message,
+      problems: error instanceof IndexBuildError ? error.problems : undefined,
+    };
+    this.#status.consecutiveFailures++;
+    this.#logger.warn("sync failed; the last good index keeps serving", {
+      revision,
+      servingRevision: this.#index?.revision ?? null,
+      error: error.message,
+    });
+    this.#options.onSync?.({ error, durationMs });
+  }
+}

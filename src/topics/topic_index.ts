@@ -1,0 +1,170 @@
+/**
+ * The topic index: every topic of one commit with its compiled manifest templates. It is built
+ * in full before anyone sees it and never changes afterwards, so swapping the live index is one
+ * assignment and a publish always renders templates of exactly one commit.
+ * @module
+ */
+
+import type { CommitFiles } from "../git/git_source.ts";
+import { type CompiledTemplate, compileTemplate, TemplateError } from "../render/template.ts";
+import { type ConfigProblem, parseTopicConfig } from "./config_file.ts";
+
+/** One manifest file of a topic. */
+export interface Manifest {
+  /** Path in the repository. */
+  path: string;
+  template: CompiledTemplate;
+}
+
+/** A topic and the manifests a publish to it applies, in config order. */
+export interface Topic {
+  name: string;
+  manifests: readonly Manifest[];
+}
+
+/** All topics of one commit. */
+export interface TopicIndex {
+  /** The commit the index was built from. */
+  revision: string;
+  builtAt: Date;
+  topics: ReadonlyMap<string, Topic>;
+}
+
+/** The commit cannot serve: every problem found, each naming its file (and line or path). */
+export class IndexBuildError extends Error {
+  override name = "IndexBuildError";
+  /** Wraps the problems found in `revision`. */
+  constructor(readonly revision: string, readonly problems: string[]) {
+    super(
+      `commit ${revision.slice(0, 12)} cannot be used: ${problems.slice(0, 5).join("; ")}` +
+        (problems.length > 5 ? `; and ${problems.length - 5} more` : ""),
+    );
+  }
+}
+
+/** Options for {@linkcode buildTopicIndex}. */
+export interface BuildOptions {
+  /** Path of the config file in the repository. */
+  configPath: string;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Builds the index of `files`' commit, or throws {@linkcode IndexBuildError}. */
+export async function buildTopicIndex(
+  files: CommitFiles,
+  options: BuildOptions,
+): Promise<TopicIndex> {
+  const { configPath } = options;
+  const problems: string[] = [];
+  const configText = await readText(files, configPath, (p) => problems.push(p));
+  if (configText === undefined) throw new IndexBuildError(files.revision, problems);
+
+  const config = parseTopicConfig(configText);
+  if (!config.topics) {
+    throw new IndexBuildError(files.revision, config.problems.map((p) => describe(configPath, p)));
+  }
+
+  // A file listed by several topics is compiled once.
+  const compiled = new Map<string, Promise<CompiledTemplate | undefined>>();
+  const compile = (path: string, at: string) => {
+    let template = compiled.get(path);
+    if (!template) {
+      template = compileFile(files, path, at, (p) => problems.push(p));
+      compiled.set(path, template);
+    }
+    return template;
+  };
+
+  const topics = new Map<string, Topic>();
+  await Promise.all(config.topics.map(async (topic, i) => {
+    const manifests = await Promise.all(topic.configs.map(async (path, j) => {
+      const template = await compile(path, `${configPath}: topics[${i}].configs[${j}]`);
+      return template && { path, template };
+    }));
+    topics.set(topic.name, {
+      name: topic.name,
+      manifests: manifests.filter((m): m is Manifest => m !== undefined),
+    });
+  }));
+  if (problems.length > 0) throw new IndexBuildError(files.revision, problems.sort());
+
+  // Keep config order, whatever order the reads finished in.
+  const ordered = new Map(config.topics.map((t) => [t.name, topics.get(t.name)!]));
+  return { revision: files.revision, builtAt: new Date(), topics: ordered };
+}
+
+function describe(file: string, problem: ConfigProblem): string {
+  return problem.path
+    ? `${file}: ${problem.path}: ${problem.message}`
+    : `${file}: ${problem.message}`;
+}
+
+async function readText(
+  files: CommitFiles,
+  path: string,
+  report: (problem: string) => void,
+  referencedAt?: string,
+): Promise<string | undefined> {
+  const where = referencedAt ? `${referencedAt}: ` : "";
+  const entry = await files.entry(path);
+  switch (entry.kind) {
+    case "missing":
+      report(`${where}${path} does not exist in commit ${files.revision.slice(0, 12)}`);
+      return undefined;
+    case "directory":
+      report(`${where}${path} is a directory, not a file`);
+      return undefined;
+    case "symlink":
+      report(`${where}${path} is a symbolic link: list the file it points to instead`);
+      return undefined;
+    case "submodule":
+      report(`${where}${path} is a Git submodule, not a file`);
+      return undefined;
+  }
+  try {
+    return utf8.decode(await files.read(entry.oid));
+  } catch {
+    report(`${where}${path} is not UTF-8 text`);
+    return undefined;
+  }
+}
+
+async function compileFile(
+  files: CommitFiles,
+  path: string,
+  referencedAt: string,
+  report: (problem: string) => void,
+): Promise<CompiledTemplate | undefined> {
+  const text = await readText(files, path, report, referencedAt);
+  if (text === undefined) return undefined;
+  try {
+    const template = compileTemplate(text);
+    for (const problem of structureProblems(template)) report(`${path}: ${problem}`);
+    return template;
+  } catch (error) {
+    if (error instanceof TemplateError) {
+      report(`${path}: ${error.message}`);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** Every document must say what it is without help from a value. */
+function structureProblems(template: CompiledTemplate): string[] {
+  const problems: string[] = [];
+  for (const doc of template.documents) {
+    const root = doc.root;
+    if (root.kind !== "map") continue;
+    for (const field of ["apiVersion", "kind"]) {
+      const node = root.entries.find(([key]) => key === field)?.[1];
+      const where = `line ${doc.line}: document ${doc.index + 1}`;
+      if (!node) problems.push(`${where} has no ${field}`);
+      else if (node.kind !== "const" || typeof node.value !== "string" || node.value === "") {
+        problems.push(`${where}: ${field} must be written out as a string, not templated`);
+      }
+    }
+  }
+  return problems;
+}
