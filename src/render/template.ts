@@ -174,7 +174,8 @@ function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
       },
     });
     const value = doc.toJS({ maxAliasCount: 1000 });
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    if (value === null || value === undefined) continue; // only comments, or `---` alone
+    if (typeof value !== "object" || Array.isArray(value)) {
       throw new TemplateError(
         `document ${index + 1} is not a mapping: each document must be one Kubernetes object`,
         line,

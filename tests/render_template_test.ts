@@ -1,0 +1,122 @@
+// deno-lint-ignore-file no-explicit-any -- tests reach deep into rendered objects
+import { assert, assertEquals, assertThrows } from "./support/assert.ts";
+import { compileTemplate, renderTemplate, TemplateError } from "../src/render/template.ts";
+
+const JOB = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: collect-{{RANDOM}}   # a comment with {{ignored}}
+spec:
+  parallelism: {{replicas}}
+  template:
+    spec:
+      containers:
+        - name: main
+          image: busybox
+          args: ["echo", '{{word}}', x{{word}}]
+          env:
+            - name: PAYLOAD
+              value: "{{MESSAGE}}"
+            - name: SCRIPT
+              value: |
+                {{word}}
+                done
+`;
+
+Deno.test("values land where the template says, typed like YAML for plain scalars", () => {
+  const template = compileTemplate(JOB);
+  const [job] = renderTemplate(template, {
+    RANDOM: "abc123",
+    replicas: "2",
+    word: "hi",
+    MESSAGE: "aGk=",
+  }) as Record<string, any>[];
+  assertEquals(job.metadata.name, "collect-abc123");
+  assertEquals(job.spec.parallelism, 2);
+  const container = job.spec.template.spec.containers[0];
+  assertEquals(container.args, ["echo", "hi", "xhi"]);
+  assertEquals(container.env[0].value, "aGk=");
+  assertEquals(container.env[1].value, "hi\ndone\n");
+});
+
+Deno.test("a value that looks like YAML structure stays one string wherever it is placed", () => {
+  const attack = "x\"\n  kind: Role\n- evil: true\n---\napiVersion: v1\n'";
+  const template = compileTemplate(JOB);
+  const [job] = renderTemplate(template, {
+    RANDOM: attack,
+    replicas: "1\nkind: Role",
+    word: attack,
+    MESSAGE: attack,
+  }) as Record<string, any>[];
+  assertEquals(job.kind, "Job");
+  assertEquals(job.metadata.name, `collect-${attack}`);
+  assertEquals(job.spec.parallelism, "1\nkind: Role");
+  const container = job.spec.template.spec.containers[0];
+  assertEquals(container.args, ["echo", attack, `x${attack}`]);
+  assertEquals(container.env[0].value, attack);
+  assertEquals(container.env[1].value, `${attack}\ndone\n`);
+  assertEquals(Object.keys(job).sort(), ["apiVersion", "kind", "metadata", "spec"]);
+});
+
+Deno.test("plain scalars type as YAML would, but never into a structure", () => {
+  const template = compileTemplate("apiVersion: v1\nkind: ConfigMap\ndata:\n  v: {{v}}\n");
+  const typed = (v: string) =>
+    (renderTemplate(template, { v })[0] as { data: { v: unknown } }).data.v;
+  assertEquals(typed("3"), 3);
+  assertEquals(typed("true"), true);
+  assertEquals(typed(""), null);
+  assertEquals(typed("0x1f"), 31);
+  assertEquals(typed("[1, 2]"), "[1, 2]");
+  assertEquals(typed("{a: 1}"), "{a: 1}");
+  assertEquals(typed("a: b"), "a: b");
+  assertEquals(typed("1 # comment"), "1 # comment");
+  assertEquals(typed("*alias"), "*alias");
+});
+
+Deno.test("unescaped tags insert the value as data too, never HTML-escaped", () => {
+  const template = compileTemplate(
+    'apiVersion: v1\nkind: ConfigMap\ndata:\n  a: "{{{v}}}"\n  b: "{{& v}}"\n  c: "{{v}}"\n',
+  );
+  const [cm] = renderTemplate(template, { v: "<a href='x'>&=" }) as Record<string, any>[];
+  assertEquals(cm.data, { a: "<a href='x'>&=", b: "<a href='x'>&=", c: "<a href='x'>&=" });
+});
+
+Deno.test("several documents render to several objects; empty documents are skipped", () => {
+  const template = compileTemplate(
+    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: '{{n}}'}\n",
+  );
+  const objects = renderTemplate(template, { n: "b" }) as Record<string, any>[];
+  assertEquals(objects.map((o) => o.metadata.name), ["a", "b"]);
+});
+
+Deno.test("templates that could let a value change structure are refused with their line", () => {
+  const cases: [string, RegExp][] = [
+    ["apiVersion: v1\nkind: ConfigMap\n{{#items}}\nx: 1\n{{/items}}\n", /line 3: .*not supported/],
+    ["apiVersion: v1\nkind: ConfigMap\ndata:\n  {{key}}: 1\n", /line 4: a mapping key/],
+    ["apiVersion: v1\nkind: ConfigMap\n{{> partial}}\n", /not supported/],
+    ["apiVersion: v1\nkind: ConfigMap\ndata:\n  a: [1,\n", /invalid YAML/],
+    ["- a\n- b\n", /not a mapping/],
+    ["apiVersion: v1\nkind: ConfigMap\ndata: {a: {{x}\n", /mustache/],
+    ["", /no YAML document/],
+    ["apiVersion: v1\nkind: ConfigMap\ndata:\n  a: 1\n  a: 2\n", /invalid YAML/],
+  ];
+  for (const [source, expected] of cases) {
+    const error = assertThrows(() => compileTemplate(source), TemplateError);
+    assert(expected.test(error.message), `${JSON.stringify(source)} gave "${error.message}"`);
+  }
+});
+
+Deno.test("a missing value renders as an empty string, as in mustache", () => {
+  const template = compileTemplate("apiVersion: v1\nkind: ConfigMap\ndata:\n  a: 'x-{{nope}}'\n");
+  assertEquals((renderTemplate(template, {})[0] as Record<string, any>).data.a, "x-");
+});
+
+Deno.test("compiling lists the value names a template uses", () => {
+  assertEquals(compileTemplate(JOB).valueNames, [
+    "RANDOM",
+    "ignored",
+    "replicas",
+    "word",
+    "MESSAGE",
+  ]);
+});

@@ -1,0 +1,51 @@
+import { assertEquals, assertStringIncludes, assertThrows } from "./support/assert.ts";
+import { readSettings, SettingsError } from "../src/config/settings.ts";
+
+const URL = "https://git.example.com/team/pipelines.git";
+
+Deno.test("defaults apply when only GIT_URL is set", () => {
+  const s = readSettings({ GIT_URL: URL });
+  assertEquals(s.gitUrl, URL);
+  assertEquals(s.gitBranch, "main");
+  assertEquals(s.configPath, "config.json");
+  assertEquals(s.pollIntervalSeconds, 60);
+  assertEquals(s.port, 5000);
+  assertEquals(s.namespace, undefined);
+  assertEquals(s.maxBodyBytes, 1048576);
+});
+
+Deno.test("credentials in the URL are taken out of it", () => {
+  const s = readSettings({ GIT_URL: "https://bot:s3cr3t-token@git.example.com/a.git" });
+  assertEquals(s.gitUrl, "https://git.example.com/a.git");
+  assertEquals(s.gitUser, "bot");
+  assertEquals(s.gitToken, "s3cr3t-token");
+});
+
+Deno.test("each bad value stops with one line naming the variable", () => {
+  const cases: [Record<string, string>, string][] = [
+    [{}, "GIT_URL is required"],
+    [{ GIT_URL: "git@github.com:a/b.git" }, "GIT_URL must be an http:// or https:// URL"],
+    [{ GIT_URL: "ftp://x/y" }, "GIT_URL must be an http:// or https:// URL"],
+    [{ GIT_URL: URL, PORT: "http" }, 'PORT must be a whole number from 0 to 65535, got "http"'],
+    [{ GIT_URL: URL, PORT: "70000" }, "PORT must be a whole number from 0 to 65535"],
+    [{ GIT_URL: URL, GIT_POLL_INTERVAL: "-1" }, "GIT_POLL_INTERVAL must be a number"],
+    [{ GIT_URL: URL, GIT_BRANCH: "a..b" }, "GIT_BRANCH must be a branch name"],
+    [{ GIT_URL: URL, NAMESPACE: "Bad_NS" }, "NAMESPACE must be a Kubernetes namespace name"],
+    [{ GIT_URL: URL, CONFIG_PATH: "../c.json" }, "CONFIG_PATH must be a relative path"],
+    [{ GIT_URL: URL, MAX_BODY_BYTES: "0" }, "MAX_BODY_BYTES must be a whole number of at least 1"],
+    [{ GIT_URL: URL, LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of debug, info, warn, error"],
+  ];
+  for (const [env, expected] of cases) {
+    const error = assertThrows(() => readSettings(env), SettingsError);
+    assertStringIncludes(error.message, expected);
+    assertEquals(error.message.includes("\n"), false);
+  }
+});
+
+Deno.test("the token never appears in a settings error", () => {
+  const error = assertThrows(
+    () => readSettings({ GIT_URL: "notaurl://bot:tok-123456@x", PORT: "x" }),
+    SettingsError,
+  );
+  assertEquals(error.message.includes("tok-123456"), false);
+});
