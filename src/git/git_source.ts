@@ -156,6 +156,13 @@ export class GitSource {
       bare: true,
       defaultBranch: this.#options.branch,
     });
+    await git.addRemote({
+      fs,
+      gitdir: this.#options.dir,
+      remote: "origin",
+      url: this.#options.url,
+      force: true,
+    });
     this.#initialized = true;
   }
 
