@@ -1,0 +1,129 @@
+/**
+ * Shared set-ups for end-to-end tests: a Git server with a pipeline repository, a Kubernetes
+ * API simulator with a kubeconfig, and a router process connected to both.
+ * @module
+ */
+
+import { GitServer, type TestRepo } from "./git_server.ts";
+import { KubeSim, type KubeSimOptions } from "./kube_sim.ts";
+import { RouterProcess } from "./router_process.ts";
+
+/** A Job template that shows every built-in value in its environment. */
+export const ECHO_JOB = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: echo-{{RANDOM}}
+spec:
+  ttlSecondsAfterFinished: 600
+  backoffLimit: 2
+  parallelism: {{replicas}}
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: echo
+          image: busybox
+          env:
+            - name: MESSAGE
+              value: "{{MESSAGE}}"
+            - name: REQUEST_UUID
+              value: "{{REQUEST_UUID}}"
+            - name: TOPIC
+              value: "{{TOPIC}}"
+            - name: FUNCTION_UID
+              value: "{{FUNCTION_UID}}"
+            - name: GREETING
+              value: "{{greeting}}"
+`;
+
+/** A repository config with the given topics (name → manifest paths). */
+export function configJson(topics: Record<string, string[]>): string {
+  return JSON.stringify({
+    topics: Object.entries(topics).map(([name, configs]) => ({ name, configs })),
+  });
+}
+
+/** Everything an end-to-end test talks to. */
+export interface Stack {
+  git: GitServer;
+  repo: TestRepo;
+  kube: KubeSim;
+  router: RouterProcess;
+  kubeconfigPath: string;
+  dataDir: string;
+  /** Stops the router and the servers. */
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode startStack}. */
+export interface StackOptions {
+  files?: Record<string, string>;
+  env?: Record<string, string>;
+  kube?: KubeSimOptions;
+  /** Extra namespaces to create in the simulator. */
+  namespaces?: string[];
+}
+
+/** Starts a Git server with a repository of `files`, a simulator, and the router. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const git = await GitServer.start();
+  const kube = await KubeSim.start({ tls: true, ...options.kube });
+  for (const ns of options.namespaces ?? []) kube.addNamespace(ns);
+  const files = options.files ?? {
+    "config.json": configJson({ echo: ["echo.yaml"] }),
+    "echo.yaml": ECHO_JOB,
+  };
+  const repo = await git.createRepo("pipelines", { files });
+  const work = await Deno.makeTempDir({ prefix: "gitfaas-e2e-" });
+  const kubeconfigPath = `${work}/kubeconfig`;
+  await kube.writeKubeconfig(kubeconfigPath);
+  const dataDir = `${work}/data`;
+  let router: RouterProcess;
+  try {
+    router = await RouterProcess.start({
+      GIT_URL: git.repoUrl("pipelines"),
+      GIT_USER_NAME: git.user,
+      GIT_PERSONAL_TOKEN: git.token,
+      KUBECONFIG: kubeconfigPath,
+      DATA_DIR: dataDir,
+      GIT_POLL_INTERVAL: "3600",
+      ...options.env,
+    });
+  } catch (error) {
+    await kube.close();
+    await git.close();
+    throw error;
+  }
+  await router.waitFor(async () => {
+    const response = await router.fetch("/readyz");
+    await response.body?.cancel();
+    return response.status === 200;
+  });
+  return {
+    git,
+    repo,
+    kube,
+    router,
+    kubeconfigPath,
+    dataDir,
+    async close() {
+      await router.stop();
+      await kube.close();
+      await git.close();
+      await Deno.remove(work, { recursive: true }).catch(() => undefined);
+    },
+  };
+}
+
+/** Decodes a base64 string to bytes. */
+export function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** The value of env var `name` in the first container of a Job. */
+export function jobEnv(job: Record<string, unknown>, name: string): string | undefined {
+  // deno-lint-ignore no-explicit-any
+  const spec = (job as any).spec.template.spec;
+  return (spec.containers[0].env as { name: string; value?: string }[])
+    .find((e) => e.name === name)?.value;
+}
