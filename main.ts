@@ -11,7 +11,10 @@ import { KubeConfigError } from "./src/kube/connection.ts";
 if (import.meta.main) {
   try {
     const router = await startRouter(readSettings(Deno.env.toObject()));
+    let stopping = false;
     const stop = async () => {
+      if (stopping) return;
+      stopping = true;
       await router.close();
       Deno.exit(0);
     };

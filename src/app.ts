@@ -9,8 +9,10 @@ import { GitSource } from "./git/git_source.ts";
 import { createHandler } from "./http/handler.ts";
 import { connectKube } from "./kube/connection.ts";
 import { jsonLogger, type Logger } from "./log/logger.ts";
+import type { Policy } from "./policy/policy.ts";
 import { Publisher } from "./publish/publisher.ts";
 import { Syncer } from "./sync/syncer.ts";
+import { WebhookReceiver } from "./webhook/receiver.ts";
 
 /** A running router. */
 export interface Router {
@@ -31,13 +33,18 @@ export interface StartOptions {
 /** Starts the router: serves HTTP at once and syncs in the background. */
 export async function startRouter(settings: Settings, options: StartOptions = {}): Promise<Router> {
   const logger = options.logger ??
-    jsonLogger({ level: settings.logLevel, secrets: settings.gitToken ? [settings.gitToken] : [] });
+    jsonLogger({
+      level: settings.logLevel,
+      secrets: [settings.gitToken, settings.webhookSecret].filter((s): s is string => !!s),
+    });
   const kube = await connectKube({
     kubeconfig: settings.kubeconfig,
     serviceAccountPrefix: settings.serviceAccountPrefix,
     namespace: settings.namespace,
     env: options.env,
+    maxInflight: settings.kubeMaxInflight,
   });
+  const policy = policyFrom(settings, kube.defaultNamespace);
   const dataDir = settings.dataDir ?? await Deno.makeTempDir({ prefix: "gitfaas-" });
   const source = new GitSource({
     url: settings.gitUrl,
@@ -46,17 +53,42 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
     token: settings.gitToken,
     dir: `${dataDir}/${await cacheName(settings.gitUrl, settings.gitBranch)}`,
   });
-  const syncer = new Syncer(source, { configPath: settings.configPath, logger });
+  const syncer = new Syncer(source, {
+    configPath: settings.configPath,
+    policy,
+    maxManifestsPerTopic: settings.maxManifestsPerTopic,
+    maxObjectsPerPublish: settings.maxObjectsPerPublish,
+    logger,
+  });
   const publisher = new Publisher({
     index: () => syncer.index,
     kube,
     namespace: kube.defaultNamespace,
+    policy,
+    kubeTimeoutMs: settings.kubeTimeoutSeconds * 1000,
+    publishTimeoutMs: settings.publishTimeoutSeconds * 1000,
+    maxQueue: settings.kubeMaxQueue,
     logger,
   });
+  let draining = false;
+  const webhook = settings.webhookSecret
+    ? await WebhookReceiver.create({
+      secret: settings.webhookSecret,
+      syncer,
+      followed: { repoUrl: settings.gitUrl, branch: settings.gitBranch },
+      maxBodyBytes: settings.webhookMaxBytes,
+      logger,
+    })
+    : undefined;
   const handler = createHandler({
     syncer,
+    webhook,
     publisher,
     maxBodyBytes: settings.maxBodyBytes,
+    maxQueryParams: settings.maxQueryParams,
+    maxQueryValueBytes: settings.maxQueryValueBytes,
+    publishToken: settings.publishToken,
+    draining: () => draining,
     source: { url: settings.gitUrl, branch: settings.gitBranch, configPath: settings.configPath },
     logger,
   });
@@ -74,16 +106,45 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
     kubernetes: kube.description,
     pollIntervalSeconds: settings.pollIntervalSeconds,
   });
+  if (webhook) logger.info("webhooks on: POST /webhook/git syncs on signed pushes");
+  else logger.info("webhooks off: POST /webhook/git answers 404 until WEBHOOK_SECRET is set");
+  if (settings.publishToken) {
+    logger.info("auth on: /publish, /refresh, /status and /topics need the PUBLISH_TOKEN");
+  } else {
+    logger.warn(
+      "auth off: anyone who reaches this port can publish; set PUBLISH_TOKEN to require a token",
+    );
+  }
   syncer.startPolling(settings.pollIntervalSeconds * 1000);
 
   return {
     port,
     syncer,
     async close() {
-      await server.shutdown();
+      // Stop taking new requests, let the ones in flight finish within the grace period.
+      draining = true;
+      const graceMs = settings.shutdownGraceSeconds * 1000;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finished = await Promise.race([
+        server.shutdown().then(() => true),
+        new Promise<false>((r) => timer = setTimeout(() => r(false), graceMs)),
+      ]);
+      clearTimeout(timer);
+      if (!finished) logger.warn("grace period over: stopping with requests still in flight");
+      else logger.info("stopped: every request in flight was answered");
+      await webhook?.stop();
       await syncer.stop();
       kube.close();
     },
+  };
+}
+
+function policyFrom(settings: Settings, namespace: string): Policy {
+  const namespaces = settings.allowedNamespaces ?? [namespace];
+  return {
+    deniedKinds: settings.deniedKinds,
+    allowedClusterKinds: settings.allowedClusterKinds,
+    allowedNamespaces: namespaces === "*" ? "*" : new Set(namespaces),
   };
 }
 

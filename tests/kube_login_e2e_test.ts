@@ -76,6 +76,7 @@ Deno.test("NAMESPACE places objects that name none; cluster-scoped kinds get non
       ...env,
       KUBECONFIG: `${env.TEST_DIR}/kubeconfig`,
       NAMESPACE: "jobs",
+      ALLOWED_CLUSTER_KINDS: "Namespace",
     });
     try {
       const job = await publishEcho(router);

@@ -4,6 +4,13 @@
  * @module
  */
 
+import {
+  DEFAULT_DENIED_KINDS,
+  type KindRule,
+  parseKindList,
+  PolicySyntaxError,
+} from "../policy/policy.ts";
+
 /** Everything the router is configured with. */
 export interface Settings {
   /** Repository URL without credentials. */
@@ -20,9 +27,28 @@ export interface Settings {
   dataDir?: string;
   kubeconfig?: string;
   maxBodyBytes: number;
+  /** Secret of signed push webhooks; undefined turns `POST /webhook/git` off. */
+  webhookSecret?: string;
+  /** Largest webhook delivery accepted. */
+  webhookMaxBytes: number;
   /** Filesystem prefix before `/var/run/secrets/kubernetes.io/serviceaccount` (tests, sandboxes). */
   serviceAccountPrefix: string;
   logLevel: LogLevel;
+  /** Bearer token required on /publish, /refresh, /status and /topics; none: open. */
+  publishToken?: string;
+  deniedKinds: KindRule[];
+  /** Namespaces objects may go to; undefined means the effective NAMESPACE alone. */
+  allowedNamespaces?: string[] | "*";
+  allowedClusterKinds: KindRule[];
+  maxQueryParams: number;
+  maxQueryValueBytes: number;
+  maxManifestsPerTopic: number;
+  maxObjectsPerPublish: number;
+  publishTimeoutSeconds: number;
+  kubeTimeoutSeconds: number;
+  kubeMaxInflight: number;
+  kubeMaxQueue: number;
+  shutdownGraceSeconds: number;
 }
 
 /** Log levels, most verbose first. */
@@ -51,8 +77,23 @@ export function readSettings(env: Env): Settings {
     dataDir: optional(env, "DATA_DIR"),
     kubeconfig: optional(env, "KUBECONFIG"),
     maxBodyBytes: number(env, "MAX_BODY_BYTES", 1024 * 1024, { min: 1, integer: true }),
+    webhookSecret: optional(env, "WEBHOOK_SECRET"),
+    webhookMaxBytes: number(env, "WEBHOOK_MAX_BYTES", 1024 * 1024, { min: 1, integer: true }),
     serviceAccountPrefix: optional(env, "SERVICE_ACCOUNT_PREFIX") ?? "",
     logLevel: logLevel(env),
+    publishToken: optional(env, "PUBLISH_TOKEN"),
+    deniedKinds: kindList(env, "DENIED_KINDS", DEFAULT_DENIED_KINDS),
+    allowedNamespaces: namespaceList(env, "ALLOWED_NAMESPACES"),
+    allowedClusterKinds: kindList(env, "ALLOWED_CLUSTER_KINDS", "none"),
+    maxQueryParams: number(env, "MAX_QUERY_PARAMS", 64, { min: 0, integer: true }),
+    maxQueryValueBytes: number(env, "MAX_QUERY_VALUE_BYTES", 4096, { min: 1, integer: true }),
+    maxManifestsPerTopic: number(env, "MAX_MANIFESTS_PER_TOPIC", 50, { min: 1, integer: true }),
+    maxObjectsPerPublish: number(env, "MAX_OBJECTS_PER_PUBLISH", 100, { min: 1, integer: true }),
+    publishTimeoutSeconds: number(env, "PUBLISH_TIMEOUT", 30, { min: 0.1 }),
+    kubeTimeoutSeconds: number(env, "KUBE_TIMEOUT", 10, { min: 0.1 }),
+    kubeMaxInflight: number(env, "KUBE_MAX_INFLIGHT", 32, { min: 1, integer: true }),
+    kubeMaxQueue: number(env, "KUBE_MAX_QUEUE", 1000, { min: 0, integer: true }),
+    shutdownGraceSeconds: number(env, "SHUTDOWN_GRACE", 20, { min: 0 }),
   };
 }
 
@@ -149,6 +190,29 @@ function namespaceName(env: Env): string | undefined {
     );
   }
   return value;
+}
+
+function kindList(env: Env, name: string, fallback: string): KindRule[] {
+  try {
+    return parseKindList(optional(env, name) ?? fallback);
+  } catch (error) {
+    if (error instanceof PolicySyntaxError) throw new SettingsError(`${name}: ${error.message}`);
+    throw error;
+  }
+}
+
+function namespaceList(env: Env, name: string): string[] | "*" | undefined {
+  const value = optional(env, name);
+  if (value === undefined) return undefined;
+  if (value === "*") return "*";
+  const names = value.split(",").map((n) => n.trim()).filter(Boolean);
+  const bad = names.find((n) => !DNS_LABEL.test(n));
+  if (bad !== undefined || names.length === 0) {
+    throw new SettingsError(
+      `${name} must be "*" or a comma-separated list of namespace names, got "${value}"`,
+    );
+  }
+  return names;
 }
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];

@@ -10,28 +10,41 @@ import { type Logger, silentLogger } from "../log/logger.ts";
 import { type Publisher, PublishError } from "../publish/publisher.ts";
 import type { Syncer } from "../sync/syncer.ts";
 import { IndexBuildError } from "../topics/topic_index.ts";
+import { bearerCheck } from "./auth.ts";
 import { errorResponse, HttpError, json } from "./json.ts";
 import { parsePublishRequest } from "./publish_request.ts";
 
 /** What the handler serves. */
 export interface HandlerOptions {
   syncer: Syncer;
+  /** `POST /webhook/git`; absent: webhooks are off and it answers 404. */
+  webhook?: { handle(request: Request): Promise<Response>; status(): unknown };
   publisher: Publisher;
   maxBodyBytes: number;
   /** Shown on `/status`: where the index comes from (no credentials). */
   source: Record<string, unknown>;
+  /** Query limits for publishes. */
+  maxQueryParams?: number;
+  maxQueryValueBytes?: number;
+  /** When set, /publish, /refresh, /status and /topics need `Authorization: Bearer <token>`. */
+  publishToken?: string;
+  /** True while shutting down: /readyz answers 503 so no new traffic is sent here. */
+  draining?: () => boolean;
   logger?: Logger;
 }
 
 type Route = {
   pattern: URLPattern;
   methods: Record<string, (request: Request, match: URLPatternResult) => Promise<Response>>;
+  /** Whether the bearer token (when configured) is needed. */
+  guarded?: boolean;
 };
 
 /** Builds the request handler for `Deno.serve`. */
 export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
   const { syncer, publisher } = options;
   const logger = options.logger ?? silentLogger;
+  const authorize = options.publishToken ? bearerCheck(options.publishToken) : () => {};
 
   const refresh = async () => {
     try {
@@ -55,7 +68,12 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       },
     }),
     route("/status", {
-      GET: () => Promise.resolve(json({ source: options.source, ...syncer.status() })),
+      GET: () =>
+        Promise.resolve(json({
+          source: options.source,
+          ...syncer.status(),
+          webhook: options.webhook?.status() ?? { enabled: false },
+        })),
     }),
     route("/topics", {
       GET: () => {
@@ -69,6 +87,15 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       },
     }),
     route("/refresh", { GET: refresh, POST: refresh }),
+    route("/webhook/git", {
+      POST: (request) => {
+        if (options.webhook) return options.webhook.handle(request);
+        throw new HttpError(
+          404,
+          "webhooks are off: set WEBHOOK_SECRET to turn on POST /webhook/git",
+        );
+      },
+    }),
     route("/publish/*", {
       POST: async (request, match) => {
         const raw = match.pathname.groups["0"] ?? "";
@@ -88,9 +115,10 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
 
   return async (request: Request) => {
     try {
-      for (const { pattern, methods } of routes) {
+      for (const { pattern, methods, guarded } of routes) {
         const match = pattern.exec(request.url);
         if (!match) continue;
+        if (guarded) authorize(request);
         const handle = methods[request.method];
         if (!handle) {
           const allow = Object.keys(methods).join(", ");
@@ -113,8 +141,8 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
   };
 }
 
-function route(pathname: string, methods: Route["methods"]): Route {
-  return { pattern: new URLPattern({ pathname }), methods };
+function route(pathname: string, methods: Route["methods"], guarded = false): Route {
+  return { pattern: new URLPattern({ pathname }), methods, guarded };
 }
 
 /** A failed sync as an HTTP error: 422 for a commit that cannot serve, 502 for Git failures. */

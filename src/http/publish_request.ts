@@ -12,7 +12,14 @@ import { HttpError } from "./json.ts";
 /** Limits on what a publish request may carry. */
 export interface PublishLimits {
   maxBodyBytes: number;
+  /** Most query parameters (default 64). */
+  maxQueryParams?: number;
+  /** Longest query parameter value in UTF-8 bytes (default 4096). */
+  maxQueryValueBytes?: number;
 }
+
+/** Idempotency keys: printable ASCII, at most 255 characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 const ACCEPTED_TYPES = new Set(["", "application/json", "text/plain"]);
 // Control characters have no business in a value and are the raw material of injection
@@ -42,6 +49,14 @@ export async function parsePublishRequest(
   }
   if (topic === "") throw new HttpError(404, "no topic given: POST /publish/<topic>");
 
+  const maxParams = limits.maxQueryParams ?? 64;
+  if (query.length > maxParams) {
+    throw new HttpError(
+      400,
+      `${query.length} query parameters, more than the limit of ${maxParams}`,
+    );
+  }
+  const maxValueBytes = limits.maxQueryValueBytes ?? 4096;
   for (const [name, value] of query) {
     if (CONTROL.test(name) || CONTROL.test(value)) {
       throw new HttpError(
@@ -49,6 +64,20 @@ export async function parsePublishRequest(
         `query parameter "${name.replace(CONTROL, "?")}" contains a control character`,
       );
     }
+    const bytes = new TextEncoder().encode(value).byteLength;
+    if (bytes > maxValueBytes || name.length > 256) {
+      throw new HttpError(
+        400,
+        `query parameter "${name.slice(0, 64)}" is longer than the limit of ${maxValueBytes} bytes`,
+      );
+    }
+  }
+  const idempotencyKey = request.headers.get("idempotency-key") ?? undefined;
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw new HttpError(
+      400,
+      "the Idempotency-Key header must be 1 to 255 printable ASCII characters without spaces",
+    );
   }
 
   const type = mediaType(request);
@@ -69,5 +98,5 @@ export async function parsePublishRequest(
   const dryRun = query.some(([name, value]) =>
     name === "dryRun" && (value === "" || value === "true" || value === "All")
   );
-  return { topic, body, query, dryRun };
+  return { topic, body, query, dryRun, idempotencyKey };
 }

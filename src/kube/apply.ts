@@ -1,11 +1,17 @@
 /**
- * Applying one object: server-side apply for named objects (so re-publishing a fixed-name
- * object updates it like `kubectl apply`), create for `generateName` objects. Errors carry the
- * API server's own Status message and reason.
+ * Applying one object. Named objects go through server-side apply, so publishing a fixed-name
+ * object again updates it like `kubectl apply`. Objects written with `generateName` are
+ * created under a name the router derives from the request, so a retried or replayed request
+ * finds its own object (409 with its label) instead of creating a second one. Failures that
+ * pass are retried within the publish's deadline.
  * @module
  */
 
-import type { KubeConnection, ResourceInfo } from "./connection.ts";
+import type { KubeConnection, KubeResponse, ResourceInfo } from "./connection.ts";
+import { KubeApiError, statusError, transportError } from "./errors.ts";
+import { withRetries } from "./retry.ts";
+
+export { KubeApiError } from "./errors.ts";
 
 /** The field manager recorded in `managedFields` for everything the router applies. */
 export const FIELD_MANAGER = "gitfaas";
@@ -19,101 +25,160 @@ export type KubeObject = {
     generateName?: string;
     namespace?: string;
     labels?: Record<string, string>;
+    resourceVersion?: string;
     [key: string]: unknown;
   };
   [key: string]: unknown;
 };
 
 /** What applying did. */
-export type ApplyOutcome = "created" | "configured";
+export type ApplyOutcome = "created" | "configured" | "unchanged";
+
+/** An object ready to apply: discovery done, namespace settled. */
+export interface ResolvedObject {
+  object: KubeObject;
+  resource: ResourceInfo;
+  /** True for objects written with `generateName`: created, never updated. */
+  create: boolean;
+}
 
 /** The applied object's identity and what happened to it. */
 export interface Applied {
   outcome: ApplyOutcome;
   namespace?: string;
   name: string;
-  /** The object as the API server returned it. */
-  object: KubeObject;
 }
 
-/** The API server refused or failed a request, or could not be reached. */
-export class KubeApiError extends Error {
-  override name = "KubeApiError";
-  /**
-   * @param status HTTP status, or 0 when no answer came.
-   * @param reason The Status reason (`AlreadyExists`, `Invalid`...), or `Unreachable`/`Timeout`.
-   * @param retryAfterSeconds The server's Retry-After, when it sent one.
-   */
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly reason: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-  }
-
-  /** Whether trying again later may succeed (no answer, 429, 5xx). */
-  get retryable(): boolean {
-    return this.status === 0 || this.status === 429 || this.status >= 500;
-  }
-}
-
-/** Options for {@linkcode applyObject}. */
+/** The time budget and identity of the publish an object belongs to. */
 export interface ApplyOptions {
-  /** Namespace for namespaced objects that name none. */
-  namespace: string;
+  /** Aborts when the publish's time is up. */
+  deadline: AbortSignal;
+  /** Time left in ms. */
+  remainingMs: () => number;
   /** Ask the API server for a server-side dry run: validate, store nothing. */
   dryRun?: boolean;
-  signal?: AbortSignal;
+  /** Look for the object first, to tell `unchanged` from `configured` (replays). */
+  checkExisting?: boolean;
+  /** The label that marks objects of this request, to recognise our own earlier create. */
+  ownerLabel: [string, string];
+  onRetry?: (error: KubeApiError, attempt: number) => void;
 }
 
-/** Discovers how `object` is served, sets its namespace when needed, and applies it. */
-export async function applyObject(
+/**
+ * Discovers how `object` is served and settles its namespace: namespaced objects without one
+ * get `namespace`, cluster-scoped ones lose theirs.
+ */
+export async function resolveObject(
   kube: KubeConnection,
   object: KubeObject,
-  options: ApplyOptions,
-): Promise<Applied> {
-  const resource = await discover(kube, object);
+  options: Pick<ApplyOptions, "deadline" | "remainingMs" | "onRetry"> & {
+    namespace: string;
+    /** The name to create a `generateName` object under (see the module notes). */
+    generatedName: (prefix: string) => string;
+  },
+): Promise<ResolvedObject> {
+  const resource = await withRetries(() => discover(kube, object), options);
   const metadata = object.metadata ??= {};
   if (resource.namespaced) metadata.namespace ??= options.namespace;
   else delete metadata.namespace;
+  const create = !metadata.name && !!metadata.generateName;
+  if (create) {
+    metadata.name = options.generatedName(metadata.generateName!);
+    delete metadata.generateName;
+  }
+  return { object, resource, create };
+}
 
+/** Applies a resolved object. */
+export async function applyObject(
+  kube: KubeConnection,
+  resolved: ResolvedObject,
+  options: ApplyOptions,
+): Promise<Applied> {
+  const { object, resource } = resolved;
+  const metadata = object.metadata!;
   const collection = collectionPath(object.apiVersion, resource, metadata.namespace);
   const query = new URLSearchParams({ fieldManager: FIELD_MANAGER });
   if (options.dryRun) query.set("dryRun", "All");
-  let response: Response;
-  try {
-    if (metadata.name) {
-      query.set("force", "true");
-      response = await kube.request(
-        "PATCH",
-        `${collection}/${encodeURIComponent(metadata.name)}?${query}`,
-        {
-          body: JSON.stringify(object),
-          contentType: "application/apply-patch+yaml",
-          signal: options.signal,
-        },
+  const send = (method: string, path: string, contentType: string) =>
+    withRetries(
+      () => call(kube, method, path, options, { body: JSON.stringify(object), contentType }),
+      options,
+    );
+
+  if (resolved.create) {
+    const name = metadata.name!;
+    try {
+      await send("POST", `${collection}?${query}`, "application/json");
+      return { outcome: "created", namespace: metadata.namespace, name };
+    } catch (error) {
+      if (!(error instanceof KubeApiError) || error.reason !== "AlreadyExists") throw error;
+      // Ours from an earlier attempt of this request? Then it is done, not a conflict.
+      const existing = await withRetries(
+        () => call(kube, "GET", `${collection}/${encodeURIComponent(name)}`, options),
+        options,
       );
-    } else {
-      response = await kube.request("POST", `${collection}?${query}`, {
-        body: JSON.stringify(object),
-        contentType: "application/json",
-        signal: options.signal,
-      });
+      const [key, value] = options.ownerLabel;
+      if (existing?.metadata?.labels?.[key] !== value) throw error;
+      return { outcome: "unchanged", namespace: metadata.namespace, name };
     }
+  }
+
+  const path = `${collection}/${encodeURIComponent(metadata.name!)}`;
+  let before: KubeObject | undefined;
+  if (options.checkExisting) {
+    try {
+      before = await withRetries(() => call(kube, "GET", path, options), options);
+    } catch (error) {
+      if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
+    }
+  }
+  query.set("force", "true");
+  const { status, body } = await withRetries(
+    () =>
+      callWithStatus(kube, "PATCH", `${path}?${query}`, options, {
+        body: JSON.stringify(object),
+        contentType: "application/apply-patch+yaml",
+      }),
+    options,
+  );
+  const outcome: ApplyOutcome = status === 201
+    ? "created"
+    : before && before.metadata?.resourceVersion === body.metadata?.resourceVersion
+    ? "unchanged"
+    : "configured";
+  return {
+    outcome,
+    namespace: body.metadata?.namespace ?? metadata.namespace,
+    name: body.metadata?.name ?? metadata.name!,
+  };
+}
+
+async function call(
+  kube: KubeConnection,
+  method: string,
+  path: string,
+  options: ApplyOptions,
+  init: { body?: string; contentType?: string } = {},
+): Promise<KubeObject> {
+  return (await callWithStatus(kube, method, path, options, init)).body;
+}
+
+async function callWithStatus(
+  kube: KubeConnection,
+  method: string,
+  path: string,
+  options: ApplyOptions,
+  init: { body?: string; contentType?: string } = {},
+): Promise<{ status: number; body: KubeObject }> {
+  let response: KubeResponse;
+  try {
+    response = await kube.request(method, path, { ...init, signal: options.deadline });
   } catch (error) {
     throw transportError(error, kube.server);
   }
-  const body = await response.text();
-  if (!response.ok) throw statusError(response, body);
-  const returned = JSON.parse(body) as KubeObject;
-  return {
-    outcome: response.status === 201 ? "created" : "configured",
-    namespace: returned.metadata?.namespace,
-    name: returned.metadata?.name ?? metadata.name ?? "",
-    object: returned,
-  };
+  if (response.status < 200 || response.status > 299) throw statusError(response);
+  return { status: response.status, body: JSON.parse(response.text) as KubeObject };
 }
 
 async function discover(kube: KubeConnection, object: KubeObject): Promise<ResourceInfo> {
@@ -123,17 +188,13 @@ async function discover(kube: KubeConnection, object: KubeObject): Promise<Resou
   } catch (error) {
     const status = (error as { code?: number }).code;
     if (status === 404) {
-      throw new KubeApiError(
-        `the API server does not serve ${object.apiVersion}`,
-        404,
-        "NotFound",
-      );
+      throw new KubeApiError(`the API server does not serve ${object.apiVersion}`, 404, "NotFound");
     }
     if (typeof status === "number" && status >= 400) {
       throw new KubeApiError(
         `discovery of ${object.apiVersion} failed with HTTP ${status}`,
         status,
-        "DiscoveryFailed",
+        status === 429 || status >= 500 ? "ServiceUnavailable" : "DiscoveryFailed",
       );
     }
     throw transportError(error, kube.server);
@@ -153,38 +214,4 @@ function collectionPath(apiVersion: string, resource: ResourceInfo, namespace?: 
   return resource.namespaced
     ? `${base}/namespaces/${encodeURIComponent(namespace!)}/${resource.name}`
     : `${base}/${resource.name}`;
-}
-
-function statusError(response: Response, body: string): KubeApiError {
-  let message = body.trim() || response.statusText;
-  let reason = response.statusText || "Error";
-  try {
-    const status = JSON.parse(body);
-    if (status?.kind === "Status") {
-      message = status.message ?? message;
-      reason = status.reason ?? reason;
-    }
-  } catch {
-    // Not a Status body (a proxy in the way, say): keep the raw text.
-  }
-  const retryAfter = Number(response.headers.get("retry-after"));
-  return new KubeApiError(
-    message,
-    response.status,
-    reason,
-    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-  );
-}
-
-function transportError(error: unknown, server: string): KubeApiError {
-  if (error instanceof KubeApiError) return error;
-  const e = error as { name?: string; message?: string };
-  if (e.name === "TimeoutError" || e.name === "AbortError") {
-    return new KubeApiError(`the API server at ${server} did not answer in time`, 0, "Timeout");
-  }
-  return new KubeApiError(
-    `cannot reach the API server at ${server}: ${(e.message ?? String(error)).split("\n")[0]}`,
-    0,
-    "Unreachable",
-  );
 }

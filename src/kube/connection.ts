@@ -11,6 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { KubeConfig, KubernetesObjectApi } from "@kubernetes/client-node";
+import { Limiter } from "./limiter.ts";
 
 /** How a kind is served: its resource name and whether objects live in a namespace. */
 export interface ResourceInfo {
@@ -26,6 +27,13 @@ export interface KubeRequestInit {
   signal?: AbortSignal;
 }
 
+/** An API server answer, read in full. */
+export interface KubeResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
 /** The narrow interface the rest of the router uses to reach the API server. */
 export interface KubeConnection {
   /** API server URL without a trailing slash. */
@@ -34,8 +42,13 @@ export interface KubeConnection {
   readonly defaultNamespace: string;
   /** A human description of the login, for the start-up log (never a secret). */
   readonly description: string;
-  /** One HTTP request to the API server; `path` starts with `/`. */
-  request(method: string, path: string, init?: KubeRequestInit): Promise<Response>;
+  /**
+   * One HTTP request to the API server; `path` starts with `/`. At most KUBE_MAX_INFLIGHT run
+   * at once; the rest wait their turn.
+   */
+  request(method: string, path: string, init?: KubeRequestInit): Promise<KubeResponse>;
+  /** Requests waiting for a turn (back-pressure). */
+  readonly queued: number;
   /** Discovery: how `kind` of `apiVersion` is served, or undefined when the server lacks it. */
   resource(apiVersion: string, kind: string): Promise<ResourceInfo | undefined>;
   close(): void;
@@ -56,6 +69,8 @@ export interface ConnectOptions {
   namespace?: string;
   /** Environment to read `KUBERNETES_SERVICE_HOST`/`PORT` from (defaults to the process's). */
   env?: Record<string, string | undefined>;
+  /** Most requests in flight at once (default 32). */
+  maxInflight?: number;
 }
 
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -100,22 +115,29 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
     "default";
   const discovery = kc.makeApiClient(Discovery);
   const auth = authHeaders(kc, tls);
+  const limiter = new Limiter(options.maxInflight ?? 32);
 
   return {
     server,
     defaultNamespace,
     description: `${source}, cluster ${server}, namespace ${defaultNamespace}`,
-    async request(method, urlPath, init = {}) {
-      const headers = new Headers(await auth());
-      headers.set("accept", "application/json");
-      if (init.contentType) headers.set("content-type", init.contentType);
-      return await fetch(server + urlPath, {
-        method,
-        headers,
-        body: init.body,
-        signal: init.signal,
-        client,
-      });
+    get queued() {
+      return limiter.queued;
+    },
+    request(method, urlPath, init = {}) {
+      return limiter.run(async () => {
+        const headers = new Headers(await auth());
+        headers.set("accept", "application/json");
+        if (init.contentType) headers.set("content-type", init.contentType);
+        const response = await fetch(server + urlPath, {
+          method,
+          headers,
+          body: init.body,
+          signal: init.signal,
+          client,
+        });
+        return { status: response.status, headers: response.headers, text: await response.text() };
+      }, init.signal);
     },
     async resource(apiVersion, kind) {
       const found = await discovery.lookup(apiVersion, kind);

@@ -1,20 +1,28 @@
 /**
- * A publish: render every manifest of a topic from one index, apply the objects in order, and
- * report each one. Everything is rendered before anything is applied, so a template that
- * cannot render leaves the cluster untouched.
+ * A publish: render every manifest of a topic from one index, settle and check every object,
+ * then apply them in order and report each one. Nothing is applied unless every object rendered,
+ * was found in discovery and passed the policy.
  * @module
  */
 
-import { applyObject, KubeApiError, type KubeObject } from "../kube/apply.ts";
+import {
+  applyObject,
+  KubeApiError,
+  type KubeObject,
+  type ResolvedObject,
+  resolveObject,
+} from "../kube/apply.ts";
 import type { KubeConnection } from "../kube/connection.ts";
+import { GaveUpError } from "../kube/retry.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
+import { type Policy, policyViolation } from "../policy/policy.ts";
 import { renderTemplate } from "../render/template.ts";
 import type { TopicIndex } from "../topics/topic_index.ts";
-import { addLabels } from "./labels.ts";
-import { manifestValues, requestValues } from "./values.ts";
+import { addLabels, LABELS } from "./labels.ts";
+import { generatedName, manifestValues, publishSeed, requestValues } from "./values.ts";
 
 /** What happened to one object. */
-export type ObjectOutcome = "created" | "configured" | "unchanged" | "failed";
+export type ObjectOutcome = "created" | "configured" | "unchanged" | "failed" | "skipped";
 
 /** One object in a publish report. */
 export interface ObjectReport {
@@ -29,6 +37,8 @@ export interface ObjectReport {
   reason?: string;
   /** The API server's HTTP status for a failed object (0: no answer). */
   code?: number;
+  /** How often it was tried, when it was given up on after retries. */
+  attempts?: number;
 }
 
 /** The body of a publish answer. */
@@ -36,6 +46,8 @@ export interface PublishReport {
   requestUuid: string;
   topic: string;
   revision: string;
+  idempotencyKey?: string;
+  dryRun?: boolean;
   objects: ObjectReport[];
 }
 
@@ -48,8 +60,13 @@ export interface PublishResult {
 /** A publish that was refused before anything was applied. */
 export class PublishError extends Error {
   override name = "PublishError";
-  /** A refusal with the HTTP status to answer. */
-  constructor(readonly status: number, message: string) {
+  /** A refusal with the HTTP status to answer, and a Retry-After in seconds when it passes. */
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly retryAfterSeconds?: number,
+    readonly details: Record<string, unknown> = {},
+  ) {
     super(message);
   }
 }
@@ -60,6 +77,7 @@ export interface PublishRequest {
   body: Uint8Array;
   query: [string, string][];
   dryRun?: boolean;
+  idempotencyKey?: string;
 }
 
 /** What a publisher needs. */
@@ -69,15 +87,28 @@ export interface PublisherOptions {
   kube: KubeConnection;
   /** Namespace for objects that name none. */
   namespace: string;
+  policy: Policy;
+  /** Time for the API calls of one publish, retries included (KUBE_TIMEOUT). */
+  kubeTimeoutMs: number;
+  /** Time for the whole publish (PUBLISH_TIMEOUT). */
+  publishTimeoutMs: number;
+  /** Requests waiting for the API server beyond which publishes are turned away (503). */
+  maxQueue: number;
   logger?: Logger;
+  onRetry?: (error: KubeApiError) => void;
 }
 
 /**
- * HTTP statuses: 202 when every object was applied; 502 when the API server could not be
- * reached or failed (retrying may work); 422 when it refused an object (fix the template or the
- * values).
+ * HTTP statuses: 202 every object applied; 422 the API server refused an object; 502 it could
+ * not be reached or kept failing; 504 the publish ran out of time.
  */
-export const STATUS = { applied: 202, refused: 422, apiFailed: 502 } as const;
+export const STATUS = { applied: 202, refused: 422, apiFailed: 502, timedOut: 504 } as const;
+
+interface Rendered {
+  manifest: string;
+  object: KubeObject;
+  where: string;
+}
 
 /** Publishes to topics of the live index. */
 export class Publisher {
@@ -90,83 +121,173 @@ export class Publisher {
     this.#logger = options.logger ?? silentLogger;
   }
 
-  /** Renders and applies every manifest of `request.topic`. */
+  /** Renders, checks and applies every manifest of `request.topic`. */
   async publish(request: PublishRequest): Promise<PublishResult> {
-    const index = this.#options.index();
+    const options = this.#options;
+    const index = options.index();
     if (!index) {
       throw new PublishError(
         503,
         "no topic index is loaded yet: the first Git sync has not succeeded",
+        5,
       );
     }
     const topic = index.topics.get(request.topic);
     if (!topic) throw new PublishError(404, `unknown topic "${request.topic}"`);
+    if (topic.problems.length > 0) {
+      throw new PublishError(
+        403,
+        `topic "${topic.name}" is unusable: ${topic.problems.join("; ")}`,
+        undefined,
+        { problems: topic.problems },
+      );
+    }
+    if (options.kube.queued >= options.maxQueue) {
+      throw new PublishError(503, "too many requests are waiting for the API server", 1);
+    }
 
-    const { requestUuid, values } = requestValues(topic.name, request.body, request.query);
-    const rendered: { manifest: string; object: KubeObject }[] = [];
-    for (const manifest of topic.manifests) {
-      const fileValues = manifestValues(values);
-      for (const object of renderTemplate(manifest.template, fileValues)) {
+    const requestUuid = publishSeed(topic.name, request.idempotencyKey);
+    const values = requestValues(topic.name, request.body, { query: request.query, requestUuid });
+    const rendered: Rendered[] = [];
+    topic.manifests.forEach((manifest, i) => {
+      const objects = renderTemplate(manifest.template, manifestValues(values, i));
+      objects.forEach((object, j) => {
         const kubeObject = object as KubeObject;
         addLabels(kubeObject, { topic: topic.name, requestUuid });
-        rendered.push({ manifest: manifest.path, object: kubeObject });
-      }
-    }
+        rendered.push({ manifest: manifest.path, object: kubeObject, where: `${i}:${j}` });
+      });
+    });
 
-    const objects: ObjectReport[] = [];
-    for (const { manifest, object } of rendered) {
-      objects.push(await this.#applyOne(manifest, object, request.dryRun));
-    }
-    const report = { requestUuid, topic: topic.name, revision: index.revision, objects };
-    const status = statusOf(objects);
-    const log = status === STATUS.applied ? this.#logger.info : this.#logger.warn;
-    log("published", {
+    const budgetMs = Math.min(options.kubeTimeoutMs, options.publishTimeoutMs);
+    const started = performance.now();
+    const deadline = AbortSignal.timeout(budgetMs);
+    const remainingMs = () => budgetMs - (performance.now() - started);
+    const onRetry = options.onRetry;
+    const report: PublishReport = {
       requestUuid,
       topic: topic.name,
       revision: index.revision,
-      status,
-      objects: objects.map((o) => `${o.kind}/${o.name ?? "?"}:${o.outcome}`),
-    });
-    return { status, report };
+      ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+      ...(request.dryRun ? { dryRun: true } : {}),
+      objects: [],
+    };
+
+    // Settle every object before applying any: discovery, namespace, generated names, policy.
+    const resolved: (ResolvedObject | ObjectReport)[] = [];
+    for (const item of rendered) {
+      try {
+        resolved.push(
+          await resolveObject(options.kube, item.object, {
+            namespace: options.namespace,
+            generatedName: (prefix) => generatedName(requestUuid, prefix, item.where),
+            deadline,
+            remainingMs,
+            onRetry,
+          }),
+        );
+      } catch (error) {
+        resolved.push(failure(item, error));
+      }
+    }
+    if (resolved.some((r) => "outcome" in r)) {
+      report.objects = resolved.map((r, i) =>
+        "outcome" in r ? r : skipped(rendered[i], "another object of this publish could not be resolved")
+      );
+      return this.#finish(report);
+    }
+    for (const [i, r] of (resolved as ResolvedObject[]).entries()) {
+      const violation = policyViolation(options.policy, {
+        apiVersion: r.object.apiVersion,
+        kind: r.object.kind,
+        namespace: r.object.metadata?.namespace,
+        namespaced: r.resource.namespaced,
+      });
+      if (violation) {
+        throw new PublishError(
+          403,
+          `${rendered[i].manifest}: ${r.object.kind} "${r.object.metadata?.name}": ${violation}; nothing was applied`,
+        );
+      }
+    }
+
+    for (const [i, r] of (resolved as ResolvedObject[]).entries()) {
+      const item = rendered[i];
+      if (deadline.aborted) {
+        report.objects.push({
+          ...identity(item),
+          outcome: "failed",
+          error: `not applied: the publish ran out of time (${budgetMs} ms)`,
+          reason: "Timeout",
+          code: 0,
+        });
+        continue;
+      }
+      try {
+        const applied = await applyObject(options.kube, r, {
+          deadline,
+          remainingMs,
+          dryRun: request.dryRun,
+          checkExisting: request.idempotencyKey !== undefined,
+          ownerLabel: [LABELS.requestUuid, requestUuid],
+          onRetry,
+        });
+        report.objects.push({ ...identity(item), ...applied });
+      } catch (error) {
+        report.objects.push(failure(item, error));
+      }
+    }
+    return this.#finish(report);
   }
 
-  async #applyOne(manifest: string, object: KubeObject, dryRun?: boolean): Promise<ObjectReport> {
-    const base = {
-      manifest,
-      apiVersion: object.apiVersion,
-      kind: object.kind,
+  #finish(report: PublishReport): PublishResult {
+    const status = statusOf(report.objects);
+    const fields = {
+      requestUuid: report.requestUuid,
+      topic: report.topic,
+      revision: report.revision,
+      status,
+      objects: report.objects.map((o) => `${o.kind}/${o.name ?? "?"}:${o.outcome}`),
     };
-    try {
-      const applied = await applyObject(this.#options.kube, object, {
-        namespace: this.#options.namespace,
-        dryRun,
-      });
-      return {
-        ...base,
-        namespace: applied.namespace,
-        name: applied.name,
-        outcome: applied.outcome,
-      };
-    } catch (error) {
-      const e = error instanceof KubeApiError
-        ? error
-        : new KubeApiError((error as Error).message, 0, "Error");
-      return {
-        ...base,
-        namespace: object.metadata?.namespace,
-        name: object.metadata?.name ?? object.metadata?.generateName,
-        outcome: "failed",
-        error: e.message,
-        reason: e.reason,
-        code: e.status,
-      };
-    }
+    if (status === STATUS.applied) this.#logger.info("published", fields);
+    else this.#logger.warn("publish failed", fields);
+    return { status, report };
   }
+}
+
+function identity(item: Rendered) {
+  return {
+    manifest: item.manifest,
+    apiVersion: item.object.apiVersion,
+    kind: item.object.kind,
+    namespace: item.object.metadata?.namespace,
+    name: item.object.metadata?.name ?? item.object.metadata?.generateName,
+  };
+}
+
+function failure(item: Rendered, error: unknown): ObjectReport {
+  const e = error instanceof KubeApiError
+    ? error
+    : new KubeApiError((error as Error).message, 0, "Error");
+  return {
+    ...identity(item),
+    outcome: "failed",
+    error: e.message,
+    reason: e.reason,
+    code: e.status,
+    ...(e instanceof GaveUpError ? { attempts: e.attempts } : {}),
+  };
+}
+
+function skipped(item: Rendered, why: string): ObjectReport {
+  return { ...identity(item), outcome: "skipped", error: `not applied: ${why}` };
 }
 
 function statusOf(objects: ObjectReport[]): number {
   const failed = objects.filter((o) => o.outcome === "failed");
   if (failed.length === 0) return STATUS.applied;
-  const retryable = failed.some((o) => o.code === 0 || o.code === 429 || (o.code ?? 0) >= 500);
-  return retryable ? STATUS.apiFailed : STATUS.refused;
+  if (failed.some((o) => o.reason === "Timeout")) return STATUS.timedOut;
+  if (failed.some((o) => o.code === 0 || o.code === 429 || (o.code ?? 0) >= 500)) {
+    return STATUS.apiFailed;
+  }
+  return STATUS.refused;
 }

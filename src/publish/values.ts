@@ -1,32 +1,47 @@
 /**
  * The values a publish renders with: the request's own (body, query parameters) and the
- * built-ins the router makes up for each request and each manifest file.
+ * built-ins. Every built-in is derived from one per-publish seed: a random UUID, or, for a
+ * request with an Idempotency-Key, a hash of topic and key. A retried request therefore renders
+ * the very same names and values, and the cluster itself, not this process, remembers what
+ * was already applied.
  * @module
  */
 
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
 import type { Values } from "../render/template.ts";
 
 /** Length of `{{RANDOM}}`: lowercase letters and digits, so it fits in any object name. */
 export const RANDOM_LENGTH = 10;
 const RANDOM_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+/** The alphabet the API server uses for `generateName` suffixes (no vowels, no look-alikes). */
+const NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
-/** A fresh random string of {@linkcode RANDOM_LENGTH} DNS-safe characters. */
-export function randomName(): string {
+function digest(seed: string, purpose: string): Uint8Array {
+  return createHash("sha256").update(`${seed}\0${purpose}`).digest();
+}
+
+function pick(bytes: Uint8Array, alphabet: string, length: number): string {
   let out = "";
-  while (out.length < RANDOM_LENGTH) {
-    for (const byte of crypto.getRandomValues(new Uint8Array(RANDOM_LENGTH))) {
-      // 252 is the largest multiple of 36 up to 256: skipping bytes above keeps it uniform.
-      if (byte < 252 && out.length < RANDOM_LENGTH) out += RANDOM_ALPHABET[byte % 36];
-    }
-  }
+  for (let i = 0; out.length < length; i++) out += alphabet[bytes[i % bytes.length] % alphabet.length];
   return out;
 }
 
-/** Values shared by every manifest of one publish. */
-export interface RequestValues {
-  requestUuid: string;
-  values: Values;
+function uuidFrom(bytes: Uint8Array): string {
+  const b = Array.from(bytes.slice(0, 16));
+  b[6] = (b[6] & 0x0f) | 0x50; // version 5 layout: name-based
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = b.map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
+    hex.slice(20)
+  }`;
+}
+
+/** The seed of a publish: its REQUEST_UUID. */
+export function publishSeed(topic: string, idempotencyKey?: string): string {
+  return idempotencyKey === undefined
+    ? crypto.randomUUID()
+    : uuidFrom(digest(`gitfaas-idempotency\0${topic}`, idempotencyKey));
 }
 
 /**
@@ -36,20 +51,29 @@ export interface RequestValues {
 export function requestValues(
   topic: string,
   body: Uint8Array,
-  query: Iterable<[string, string]>,
-  requestUuid: string = crypto.randomUUID(),
-): RequestValues {
+  options: { query: Iterable<[string, string]>; requestUuid: string },
+): Values {
   const values: Record<string, string> = Object.create(null);
-  for (const [name, value] of query) values[name] = value;
+  for (const [name, value] of options.query) values[name] = value;
   const message = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("base64");
   values.MESSAGE = message;
   values.PAYLOAD = message;
-  values.REQUEST_UUID = requestUuid;
+  values.REQUEST_UUID = options.requestUuid;
   values.TOPIC = topic;
-  return { requestUuid, values };
+  return values;
 }
 
-/** Adds the per-manifest-file built-ins: `RANDOM` and `FUNCTION_UID`. */
-export function manifestValues(request: Values): Values {
-  return { ...request, RANDOM: randomName(), FUNCTION_UID: crypto.randomUUID() };
+/** Adds the per-manifest-file built-ins `RANDOM` and `FUNCTION_UID` for the `index`th file. */
+export function manifestValues(request: Values, index: number): Values {
+  const seed = request.REQUEST_UUID;
+  return {
+    ...request,
+    RANDOM: pick(digest(seed, `random:${index}`), RANDOM_ALPHABET, RANDOM_LENGTH),
+    FUNCTION_UID: uuidFrom(digest(seed, `function:${index}`)),
+  };
+}
+
+/** The name a `generateName` object is created under: prefix and 5 derived characters. */
+export function generatedName(seed: string, prefix: string, where: string): string {
+  return prefix + pick(digest(seed, `name:${where}`), NAME_ALPHABET, 5);
 }

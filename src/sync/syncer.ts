@@ -8,7 +8,12 @@
 
 import type { CommitFiles } from "../git/git_source.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
-import { buildTopicIndex, IndexBuildError, type TopicIndex } from "../topics/topic_index.ts";
+import {
+  type BuildOptions,
+  buildTopicIndex,
+  IndexBuildError,
+  type TopicIndex,
+} from "../topics/topic_index.ts";
 
 /** Where revisions come from: a Git remote, or a directory in development. */
 export interface RevisionSource {
@@ -41,9 +46,8 @@ export interface SyncStatus {
   consecutiveFailures: number;
 }
 
-/** Options for {@linkcode Syncer}. */
-export interface SyncerOptions {
-  configPath: string;
+/** Options for {@linkcode Syncer}: how to build indexes, and hooks. */
+export interface SyncerOptions extends BuildOptions {
   logger?: Logger;
   /** Called after every sync with its result or error (metrics, tests). */
   onSync?: (event: { result?: SyncResult; error?: Error; durationMs: number }) => void;
@@ -153,7 +157,7 @@ export class Syncer {
         const files = await this.#source.load(revision);
         revision = files.revision;
         try {
-          const index = await buildTopicIndex(files, { configPath: this.#options.configPath });
+          const index = await buildTopicIndex(files, this.#options);
           this.#index = index;
           this.#failedRevision = undefined;
           result = { revision, changed: true };

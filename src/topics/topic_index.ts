@@ -6,7 +6,9 @@
  */
 
 import type { CommitFiles } from "../git/git_source.ts";
+import type { Policy } from "../policy/policy.ts";
 import { type CompiledTemplate, compileTemplate, TemplateError } from "../render/template.ts";
+import { checkTemplate } from "./checks.ts";
 import { type ConfigProblem, parseTopicConfig } from "./config_file.ts";
 
 /** One manifest file of a topic. */
@@ -14,12 +16,16 @@ export interface Manifest {
   /** Path in the repository. */
   path: string;
   template: CompiledTemplate;
+  /** Policy violations found at build; a topic with any is unusable. */
+  policyProblems: readonly string[];
 }
 
 /** A topic and the manifests a publish to it applies, in config order. */
 export interface Topic {
   name: string;
   manifests: readonly Manifest[];
+  /** Why the topic cannot be published to (policy violations); empty when it can. */
+  problems: readonly string[];
 }
 
 /** All topics of one commit. */
@@ -46,6 +52,12 @@ export class IndexBuildError extends Error {
 export interface BuildOptions {
   /** Path of the config file in the repository. */
   configPath: string;
+  /** What may be applied; violations make topics unusable. */
+  policy: Policy;
+  /** Most manifest files one topic may list (default 50). */
+  maxManifestsPerTopic?: number;
+  /** Most objects one publish may apply, over all of a topic's files (default 100). */
+  maxObjectsPerPublish?: number;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -65,26 +77,47 @@ export async function buildTopicIndex(
     throw new IndexBuildError(files.revision, config.problems.map((p) => describe(configPath, p)));
   }
 
-  // A file listed by several topics is compiled once.
-  const compiled = new Map<string, Promise<CompiledTemplate | undefined>>();
+  const maxManifests = options.maxManifestsPerTopic ?? 50;
+  const maxObjects = options.maxObjectsPerPublish ?? 100;
+  // A file listed by several topics is compiled and checked once.
+  const compiled = new Map<string, Promise<Manifest | undefined>>();
   const compile = (path: string, at: string) => {
-    let template = compiled.get(path);
-    if (!template) {
-      template = compileFile(files, path, at, (p) => problems.push(p));
-      compiled.set(path, template);
+    let manifest = compiled.get(path);
+    if (!manifest) {
+      manifest = compileFile(files, path, at, (p) => problems.push(p)).then((template) => {
+        if (!template) return undefined;
+        const check = checkTemplate(template, options.policy);
+        for (const error of check.errors) problems.push(`${path}: ${error}`);
+        return { path, template, policyProblems: check.policy.map((p) => `${path}: ${p}`) };
+      });
+      compiled.set(path, manifest);
     }
-    return template;
+    return manifest;
   };
 
   const topics = new Map<string, Topic>();
   await Promise.all(config.topics.map(async (topic, i) => {
-    const manifests = await Promise.all(topic.configs.map(async (path, j) => {
-      const template = await compile(path, `${configPath}: topics[${i}].configs[${j}]`);
-      return template && { path, template };
-    }));
+    const where = `${configPath}: topics[${i}]`;
+    if (topic.configs.length > maxManifests) {
+      problems.push(
+        `${where}.configs: ${topic.configs.length} manifest files, more than the limit of ` +
+          `${maxManifests} (MAX_MANIFESTS_PER_TOPIC)`,
+      );
+    }
+    const manifests = (await Promise.all(
+      topic.configs.map((path, j) => compile(path, `${where}.configs[${j}]`)),
+    )).filter((m): m is Manifest => m !== undefined);
+    const objects = manifests.reduce((n, m) => n + m.template.documents.length, 0);
+    if (objects > maxObjects) {
+      problems.push(
+        `${where}: a publish would apply ${objects} objects, more than the limit of ` +
+          `${maxObjects} (MAX_OBJECTS_PER_PUBLISH)`,
+      );
+    }
     topics.set(topic.name, {
       name: topic.name,
-      manifests: manifests.filter((m): m is Manifest => m !== undefined),
+      manifests,
+      problems: [...new Set(manifests.flatMap((m) => m.policyProblems))],
     });
   }));
   if (problems.length > 0) throw new IndexBuildError(files.revision, problems.sort());
@@ -139,9 +172,7 @@ async function compileFile(
   const text = await readText(files, path, report, referencedAt);
   if (text === undefined) return undefined;
   try {
-    const template = compileTemplate(text);
-    for (const problem of structureProblems(template)) report(`${path}: ${problem}`);
-    return template;
+    return compileTemplate(text);
   } catch (error) {
     if (error instanceof TemplateError) {
       report(`${path}: ${error.message}`);
@@ -149,22 +180,4 @@ async function compileFile(
     }
     throw error;
   }
-}
-
-/** Every document must say what it is without help from a value. */
-function structureProblems(template: CompiledTemplate): string[] {
-  const problems: string[] = [];
-  for (const doc of template.documents) {
-    const root = doc.root;
-    if (root.kind !== "map") continue;
-    for (const field of ["apiVersion", "kind"]) {
-      const node = root.entries.find(([key]) => key === field)?.[1];
-      const where = `line ${doc.line}: document ${doc.index + 1}`;
-      if (!node) problems.push(`${where} has no ${field}`);
-      else if (node.kind !== "const" || typeof node.value !== "string" || node.value === "") {
-        problems.push(`${where}: ${field} must be written out as a string, not templated`);
-      }
-    }
-  }
-  return problems;
 }

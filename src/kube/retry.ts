@@ -1,0 +1,76 @@
+/**
+ * Retrying API requests that failed for reasons that pass (429, 5xx, no answer) with
+ * exponential backoff and jitter, honouring Retry-After, within a deadline. Answers that
+ * retrying cannot fix (400, 403, 404, 409, 422) are returned at once.
+ * @module
+ */
+
+import { KubeApiError } from "./errors.ts";
+
+/** Options for {@linkcode withRetries}. */
+export interface RetryOptions {
+  /** Aborts when the time for the whole publish is up. */
+  deadline: AbortSignal;
+  /** Time left until the deadline, in ms. */
+  remainingMs: () => number;
+  /** First backoff delay (default 100 ms); doubles each time up to `maxDelayMs`. */
+  baseDelayMs?: number;
+  /** Largest backoff delay (default 2 s); a longer Retry-After is still honoured. */
+  maxDelayMs?: number;
+  /** Called before each retry (metrics). */
+  onRetry?: (error: KubeApiError, attempt: number, delayMs: number) => void;
+}
+
+/** A request that kept failing until the deadline; `attempts` says how often it was tried. */
+export class GaveUpError extends KubeApiError {
+  override name = "GaveUpError";
+  /** Wraps the last error after `attempts` tries. */
+  constructor(last: KubeApiError, readonly attempts: number) {
+    super(
+      `gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${last.message}`,
+      last.status,
+      last.reason,
+      last.retryAfterSeconds,
+    );
+  }
+}
+
+/** Runs `attempt` until it succeeds, fails for good, or the deadline leaves no time to retry. */
+export async function withRetries<T>(
+  attempt: (try_: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
+  const base = options.baseDelayMs ?? 100;
+  const max = options.maxDelayMs ?? 2000;
+  for (let n = 1;; n++) {
+    try {
+      return await attempt(n);
+    } catch (error) {
+      if (!(error instanceof KubeApiError) || !error.retryable) throw error;
+      const backoff = Math.min(max, base * 2 ** (n - 1));
+      const delay = error.retryAfterSeconds !== undefined
+        ? error.retryAfterSeconds * 1000
+        : backoff / 2 + Math.random() * backoff / 2;
+      if (options.deadline.aborted || delay >= options.remainingMs()) {
+        throw new GaveUpError(error, n);
+      }
+      options.onRetry?.(error, n, delay);
+      await sleep(delay, options.deadline).catch(() => undefined);
+      if (options.deadline.aborted) throw new GaveUpError(error, n);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", abort);
+      resolve();
+    }, ms);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", abort, { once: true });
+  });
+}

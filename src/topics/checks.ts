@@ -1,0 +1,110 @@
+/**
+ * Checks every compiled manifest template must pass before its commit can serve. The router's
+ * index build and `validate` both run them, so the two never disagree.
+ * @module
+ */
+
+import { type Policy, policyViolation } from "../policy/policy.ts";
+import {
+  type CompiledDocument,
+  type CompiledTemplate,
+  renderTemplate,
+  type TemplateNode,
+} from "../render/template.ts";
+
+/** What a template's checks found, each message starting with `line N:`. */
+export interface TemplateCheck {
+  /** Problems that make the commit unusable. */
+  errors: string[];
+  /** Policy violations: the commit serves, but topics using this file are unusable. */
+  policy: string[];
+}
+
+/** Values used to render templates for checking: realistic built-ins, `sample` for the rest. */
+export function sampleValues(template: CompiledTemplate): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const name of template.valueNames) values[name] = "sample";
+  return {
+    ...values,
+    MESSAGE: "c2FtcGxl",
+    PAYLOAD: "c2FtcGxl",
+    REQUEST_UUID: "00000000-0000-4000-8000-000000000000",
+    FUNCTION_UID: "00000000-0000-4000-8000-000000000001",
+    RANDOM: "sample0000",
+    TOPIC: "sample",
+  };
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Checks `template` against the object rules and `policy`. */
+export function checkTemplate(template: CompiledTemplate, policy: Policy): TemplateCheck {
+  const errors: string[] = [];
+  const violations: string[] = [];
+  const objects = renderTemplate(template, sampleValues(template));
+  template.documents.forEach((doc, i) => {
+    const where = `line ${doc.line}: document ${doc.index + 1}`;
+    const identity = writtenOut(doc, where, errors);
+    if (!identity) return;
+    const object = objects[i] as { metadata?: Record<string, unknown> };
+    const metadata = object.metadata;
+    const name = metadata?.name;
+    const generateName = metadata?.generateName;
+    if (typeof name === "string" && name !== "") {
+      if (!validName(name)) {
+        errors.push(
+          `${where}: metadata.name "${name}" (rendered with sample values) is not a valid ` +
+            `name: lowercase letters, digits, '-' and '.', at most 253 characters`,
+        );
+      }
+    } else if (typeof generateName === "string" && generateName !== "") {
+      if (!validName(`${generateName}x0000`)) {
+        errors.push(`${where}: metadata.generateName "${generateName}" is not a valid name prefix`);
+      }
+    } else {
+      errors.push(
+        `${where} (${identity.kind}) has neither metadata.name nor metadata.generateName`,
+      );
+    }
+    const namespace = constantNamespace(doc.root);
+    const violation = policyViolation(policy, { ...identity, namespace });
+    if (violation) violations.push(`${where}: ${violation}`);
+  });
+  return { errors, policy: violations };
+}
+
+function validName(name: string): boolean {
+  return name.length <= 253 && DNS_SUBDOMAIN.test(name);
+}
+
+function field(node: TemplateNode, key: string): TemplateNode | undefined {
+  return node.kind === "map" ? node.entries.find(([k]) => k === key)?.[1] : undefined;
+}
+
+/** apiVersion and kind must be plain strings in the template: a value may not choose them. */
+function writtenOut(
+  doc: CompiledDocument,
+  where: string,
+  errors: string[],
+): { apiVersion: string; kind: string } | undefined {
+  const found: Record<string, string> = {};
+  for (const key of ["apiVersion", "kind"]) {
+    const node = field(doc.root, key);
+    if (!node) errors.push(`${where} has no ${key}`);
+    else if (node.kind !== "const" || typeof node.value !== "string" || node.value === "") {
+      errors.push(`${where}: ${key} must be written out as a string, not templated`);
+    } else found[key] = node.value;
+  }
+  return found.apiVersion && found.kind
+    ? { apiVersion: found.apiVersion, kind: found.kind }
+    : undefined;
+}
+
+/** The namespace when the template writes it out; undefined when absent or templated. */
+function constantNamespace(root: TemplateNode): string | undefined {
+  const metadata = field(root, "metadata");
+  const namespace = metadata && field(metadata, "namespace");
+  return namespace?.kind === "const" && typeof namespace.value === "string"
+    ? namespace.value
+    : undefined;
+}

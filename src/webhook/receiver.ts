@@ -1,0 +1,398 @@
+/**
+ * `POST /webhook/git`: receives push deliveries from GitHub, GitLab, Gitea, Forgejo and Gogs,
+ * checks their signature on the raw bytes before anything else is read from the body, and
+ * answers at once. A push to the followed branch then drives syncs until its commit is live,
+ * retrying briefly when the delivery outran the Git server.
+ *
+ * Order of checks: provider headers (400), signature header present (401), content type (415),
+ * body within `maxBodyBytes` (413), signature valid (401), delivery id not seen before (200
+ * duplicate), JSON (400), event and payload (200 ignored, 200 ping, 202 accepted).
+ * @module
+ */
+
+import { mediaType, readBody } from "../http/body.ts";
+import { errorResponse, HttpError, json } from "../http/json.ts";
+import { type Logger, silentLogger } from "../log/logger.ts";
+import { IndexBuildError } from "../topics/topic_index.ts";
+import { decidePush, type FollowedBranch } from "./push_event.ts";
+import { type DeliveryHeaders, type Provider, readDeliveryHeaders } from "./providers.ts";
+import { ReplayCache, type ReplayCacheOptions } from "./replay_cache.ts";
+import {
+  importWebhookSecret,
+  verifyHmacSha256,
+  verifyToken,
+  type WebhookSecret,
+} from "./verify.ts";
+
+/** What the receiver drives: the router's `Syncer` fits. */
+export interface WebhookSyncTarget {
+  /** Syncs now, or joins the follow-up of the sync under way. */
+  sync(): Promise<unknown>;
+  /** The live index, whose `revision` is checked against the pushed commit. */
+  readonly index: { readonly revision: string } | null;
+}
+
+/** Options for {@linkcode WebhookReceiver.create}. */
+export interface WebhookReceiverOptions {
+  /** `WEBHOOK_SECRET`. */
+  secret: string;
+  syncer: WebhookSyncTarget;
+  followed: FollowedBranch;
+  /** `WEBHOOK_MAX_BYTES`: larger deliveries get 413 without being read in full. */
+  maxBodyBytes: number;
+  logger?: Logger;
+  /** How long to keep syncing until a pushed commit is live. Default 10,000 ms. */
+  liveDeadlineMs?: number;
+  /** The first wait between syncs; it doubles up to 2,000 ms. Default 250 ms. */
+  retryDelayMs?: number;
+  /** Deliveries read at once; more get 429. Default 16. */
+  maxConcurrent?: number;
+  /** Time allowed to receive a body. Default 10,000 ms. */
+  bodyTimeoutMs?: number;
+  replay?: ReplayCacheOptions;
+}
+
+/** How a delivery was answered. */
+export type DeliveryOutcome = "accepted" | "ping" | "ignored" | "duplicate" | "rejected";
+
+/** One delivery, as `/status` shows it. */
+export interface DeliveryRecord {
+  time: string;
+  provider: Provider | null;
+  event: string | null;
+  id: string | null;
+  outcome: DeliveryOutcome;
+  /** The HTTP status answered. */
+  status: number;
+  /** Why it was ignored or rejected. */
+  detail?: string;
+}
+
+/** What became of the last accepted push. */
+export interface PushRecord {
+  time: string;
+  provider: Provider;
+  id: string | null;
+  ref: string;
+  revision: string;
+  /**
+   * `syncing` until one of: `live` (the pushed commit serves), `superseded` (a newer push came
+   * first), `failed` (the commit cannot be used, see `error`), `timed-out` (not live within the
+   * deadline; the poller will keep trying).
+   */
+  state: "syncing" | "live" | "superseded" | "failed" | "timed-out";
+  /** Syncs run for it so far. */
+  attempts: number;
+  /** Milliseconds from the delivery to the commit being live. */
+  liveAfterMs?: number;
+  error?: string;
+}
+
+/** The `webhook` key of `/status`. */
+export interface WebhookStatus {
+  enabled: true;
+  lastDelivery: DeliveryRecord | null;
+  lastPush: PushRecord | null;
+}
+
+type Target = { after: string; started: number; deadline: number; record: PushRecord };
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const MAX_ID_LENGTH = 200;
+const MAX_RETRY_DELAY_MS = 2000;
+
+/** Receives signed push deliveries and keeps the live index up with them. */
+export class WebhookReceiver {
+  readonly #secret: WebhookSecret;
+  readonly #options: WebhookReceiverOptions;
+  readonly #logger: Logger;
+  readonly #replays: ReplayCache;
+  #inFlight = 0;
+  #lastDelivery: DeliveryRecord | null = null;
+  #target: Target | undefined;
+  #lastPush: PushRecord | null = null;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #stopped = false;
+
+  private constructor(secret: WebhookSecret, options: WebhookReceiverOptions) {
+    this.#secret = secret;
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#replays = new ReplayCache(options.replay);
+  }
+
+  /** Imports the secret and returns a receiver ready to {@linkcode handle} deliveries. */
+  static async create(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
+    if (options.secret === "") throw new TypeError("the webhook secret must not be empty");
+    return new WebhookReceiver(await importWebhookSecret(options.secret), options);
+  }
+
+  /** Answers one delivery; never throws. */
+  async handle(request: Request): Promise<Response> {
+    let headers: DeliveryHeaders | null = null;
+    try {
+      headers = readDeliveryHeaders(request.headers);
+      const { status, body, outcome, detail } = await this.#receive(request, headers);
+      this.#record(headers, { outcome, status, detail });
+      return json(body, status);
+    } catch (error) {
+      await request.body?.cancel().catch(() => undefined);
+      let failure: HttpError;
+      if (error instanceof HttpError) failure = error;
+      else {
+        this.#logger.error("webhook delivery failed", {
+          error: (error as Error).stack ?? String(error),
+        });
+        failure = new HttpError(500, `internal error: ${(error as Error).message}`);
+      }
+      this.#record(headers, {
+        outcome: "rejected",
+        status: failure.status,
+        detail: failure.message,
+      });
+      return errorResponse(failure);
+    }
+  }
+
+  /** What `/status` shows under `webhook`. */
+  status(): WebhookStatus {
+    return structuredClone({
+      enabled: true,
+      lastDelivery: this.#lastDelivery,
+      lastPush: this.#lastPush,
+    });
+  }
+
+  /** Resolves when no push is being followed any more (tests, benchmarks). */
+  async settled(): Promise<void> {
+    while (this.#loop) await this.#loop;
+  }
+
+  /** Stops following pushes; a sync under way finishes on its own. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #receive(request: Request, headers: DeliveryHeaders | null): Promise<{
+    status: number;
+    body: unknown;
+    outcome: DeliveryOutcome;
+    detail?: string;
+  }> {
+    if (!headers) {
+      throw new HttpError(
+        400,
+        "not a Git webhook delivery: expected an X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event, X-Forgejo-Event or X-Gogs-Event header",
+      );
+    }
+    const { signature } = headers;
+    if (signature.kind === "missing") throw new HttpError(401, signature.problem);
+    if (signature.kind === "malformed") throw new HttpError(401, signature.problem);
+    if (headers.id !== null && headers.id.length > MAX_ID_LENGTH) {
+      throw new HttpError(400, `the delivery id is longer than ${MAX_ID_LENGTH} characters`);
+    }
+    const type = mediaType(request);
+    if (type !== "application/json" && type !== "") {
+      throw new HttpError(
+        415,
+        type === "application/x-www-form-urlencoded"
+          ? "form-encoded deliveries are not accepted: set the webhook's content type to application/json"
+          : `content type ${type} is not accepted: set the webhook's content type to application/json`,
+      );
+    }
+
+    const body = await this.#readBody(request);
+    const valid = signature.kind === "token"
+      ? await verifyToken(this.#secret, signature.token)
+      : await verifyHmacSha256(this.#secret, body, { signatureHex: signature.hex });
+    if (!valid) {
+      throw new HttpError(
+        401,
+        signature.kind === "token"
+          ? `${signature.header} does not match WEBHOOK_SECRET: set the webhook's secret token to it`
+          : `${signature.header} does not match the body: the webhook's secret differs from WEBHOOK_SECRET, or the body was changed on the way`,
+      );
+    }
+
+    // Signed from here on. Only signed deliveries may take a place in the replay cache.
+    if (headers.id !== null && !this.#replays.remember(`${headers.provider}:${headers.id}`)) {
+      return { status: 200, body: { duplicate: true }, outcome: "duplicate" };
+    }
+
+    let payload: unknown;
+    try {
+      payload = JSON.parse(utf8.decode(body));
+    } catch (error) {
+      throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
+    }
+
+    const decision = decidePush(
+      { provider: headers.provider, event: headers.event, payload },
+      this.#options.followed,
+    );
+    switch (decision.action) {
+      case "ping":
+        return { status: 200, body: { pong: true }, outcome: "ping" };
+      case "ignore":
+        return {
+          status: 200,
+          body: { ignored: decision.reason },
+          outcome: "ignored",
+          detail: decision.reason,
+        };
+      case "invalid":
+        throw new HttpError(400, decision.reason);
+      case "sync":
+        this.#follow(headers, decision);
+        return {
+          status: 202,
+          body: { accepted: true, ref: decision.ref, revision: decision.after },
+          outcome: "accepted",
+        };
+    }
+  }
+
+  async #readBody(request: Request): Promise<Uint8Array> {
+    const limit = this.#options.maxConcurrent ?? 16;
+    if (this.#inFlight >= limit) {
+      throw new HttpError(429, "too many webhook deliveries at once; try again shortly", {}, {
+        "retry-after": "1",
+      });
+    }
+    this.#inFlight++;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timeoutMs = this.#options.bodyTimeoutMs ?? 10_000;
+      const reading = readBody(request, this.#options.maxBodyBytes);
+      reading.catch(() => undefined);
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new HttpError(408, `the body did not arrive within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+      return await Promise.race([reading, timeout]);
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 413) {
+        throw new HttpError(
+          413,
+          `the delivery is larger than WEBHOOK_MAX_BYTES (${this.#options.maxBodyBytes} bytes)`,
+          { limitBytes: this.#options.maxBodyBytes },
+        );
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.#inFlight--;
+    }
+  }
+
+  #record(
+    headers: DeliveryHeaders | null,
+    answer: { outcome: DeliveryOutcome; status: number; detail?: string },
+  ): void {
+    const record: DeliveryRecord = {
+      time: new Date().toISOString(),
+      provider: headers?.provider ?? null,
+      event: headers?.event ?? null,
+      id: headers?.id ?? null,
+      ...answer,
+    };
+    if (record.detail === undefined) delete record.detail;
+    this.#lastDelivery = record;
+    const { time: _, ...fields } = record;
+    if (answer.outcome === "rejected") this.#logger.warn("webhook delivery refused", fields);
+    else this.#logger.info("webhook delivery", fields);
+  }
+
+  /** Makes `after` the commit to bring live, replacing any older push still being followed. */
+  #follow(headers: DeliveryHeaders, push: { ref: string; after: string }): void {
+    const now = Date.now();
+    if (this.#target) this.#finish(this.#target, "superseded");
+    const record: PushRecord = {
+      time: new Date(now).toISOString(),
+      provider: headers.provider,
+      id: headers.id,
+      ref: push.ref,
+      revision: push.after,
+      state: "syncing",
+      attempts: 0,
+    };
+    this.#lastPush = record;
+    this.#target = {
+      after: push.after,
+      started: performance.now(),
+      deadline: performance.now() + (this.#options.liveDeadlineMs ?? 10_000),
+      record,
+    };
+    this.#wake?.();
+    this.#loop ??= this.#run().finally(() => this.#loop = undefined);
+  }
+
+  /** Syncs until the newest pushed commit is live, it fails for good, or time is up. */
+  async #run(): Promise<void> {
+    const baseDelay = this.#options.retryDelayMs ?? 250;
+    while (this.#target && !this.#stopped) {
+      const target = this.#target;
+      target.record.attempts++;
+      let error: unknown;
+      try {
+        await this.#options.syncer.sync();
+      } catch (e) {
+        error = e;
+      }
+      if (this.#target !== target) continue; // a newer push arrived during the sync
+      if (this.#options.syncer.index?.revision === target.after) {
+        target.record.liveAfterMs = Math.round(performance.now() - target.started);
+        this.#finish(target, "live");
+        continue;
+      }
+      if (error instanceof IndexBuildError && error.revision === target.after) {
+        this.#finish(target, "failed", error.message);
+        continue;
+      }
+      const left = target.deadline - performance.now();
+      if (left <= 0) {
+        const why = error instanceof Error
+          ? error.message
+          : `the Git server still serves ${this.#options.syncer.index?.revision ?? "nothing"}`;
+        this.#finish(target, "timed-out", why);
+        continue;
+      }
+      const delay = Math.min(baseDelay * 2 ** (target.record.attempts - 1), MAX_RETRY_DELAY_MS);
+      await this.#sleep(Math.min(delay, left));
+    }
+  }
+
+  #finish(target: Target, state: PushRecord["state"], error?: string): void {
+    target.record.state = state;
+    if (error !== undefined) target.record.error = error;
+    if (this.#target === target) this.#target = undefined;
+    const fields = {
+      revision: target.after,
+      id: target.record.id,
+      attempts: target.record.attempts,
+      liveAfterMs: target.record.liveAfterMs,
+      error,
+    };
+    if (state === "live" || state === "superseded") {
+      this.#logger.info(`pushed commit ${state}`, fields);
+    } else if (state === "failed") {
+      this.#logger.warn("pushed commit cannot be used; the last good index keeps serving", fields);
+    } else this.#logger.warn("pushed commit not live in time; the poller keeps trying", fields);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    }).finally(() => this.#wake = undefined);
+  }
+}
