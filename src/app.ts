@@ -51,6 +51,7 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
     branch: settings.gitBranch,
     user: settings.gitUser,
     token: settings.gitToken,
+    timeoutMs: settings.gitTimeoutSeconds * 1000,
     dir: `${dataDir}/${await cacheName(settings.gitUrl, settings.gitBranch)}`,
   });
   const syncer = new Syncer(source, {

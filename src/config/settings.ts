@@ -49,6 +49,8 @@ export interface Settings {
   kubeMaxInflight: number;
   kubeMaxQueue: number;
   shutdownGraceSeconds: number;
+  /** Deadline for one request to the Git server. */
+  gitTimeoutSeconds: number;
 }
 
 /** Log levels, most verbose first. */
@@ -94,6 +96,7 @@ export function readSettings(env: Env): Settings {
     kubeMaxInflight: number(env, "KUBE_MAX_INFLIGHT", 32, { min: 1, integer: true }),
     kubeMaxQueue: number(env, "KUBE_MAX_QUEUE", 1000, { min: 0, integer: true }),
     shutdownGraceSeconds: number(env, "SHUTDOWN_GRACE", 20, { min: 0 }),
+    gitTimeoutSeconds: number(env, "GIT_TIMEOUT", 30, { min: 0.1 }),
   };
 }
 

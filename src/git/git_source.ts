@@ -39,6 +39,9 @@ export interface CommitFiles {
   read(oid: string): Promise<Uint8Array>;
 }
 
+/** The ref in the cache that names the commit last served. */
+const SERVING_REF = "refs/gitfaas/serving";
+
 /** Where to fetch from and where to cache. */
 export interface GitSourceOptions {
   url: string;
@@ -133,6 +136,29 @@ export class GitSource {
   /** The commit to serve now: the remote branch tip (for syncing). */
   head(): Promise<string> {
     return this.remoteHead();
+  }
+
+  /** Records `commit` as the one serving, so a restart can serve it while Git is down. */
+  async remember(commit: string): Promise<void> {
+    await this.#init();
+    await git.writeRef({
+      fs,
+      gitdir: this.#options.dir,
+      ref: SERVING_REF,
+      value: commit,
+      force: true,
+    });
+  }
+
+  /** The commit recorded by {@linkcode remember}, when the cache still has it. */
+  async remembered(): Promise<string | undefined> {
+    await this.#init();
+    try {
+      const commit = await git.resolveRef({ fs, gitdir: this.#options.dir, ref: SERVING_REF });
+      return (await this.hasCommit(commit)) ? commit : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The files of `commit`, fetching the branch first when the cache lacks it. */

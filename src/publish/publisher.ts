@@ -191,7 +191,9 @@ export class Publisher {
     }
     if (resolved.some((r) => "outcome" in r)) {
       report.objects = resolved.map((r, i) =>
-        "outcome" in r ? r : skipped(rendered[i], "another object of this publish could not be resolved")
+        "outcome" in r
+          ? r
+          : skipped(rendered[i], "another object of this publish could not be resolved")
       );
       return this.#finish(report);
     }
@@ -205,7 +207,9 @@ export class Publisher {
       if (violation) {
         throw new PublishError(
           403,
-          `${rendered[i].manifest}: ${r.object.kind} "${r.object.metadata?.name}": ${violation}; nothing was applied`,
+          `${
+            rendered[i].manifest
+          }: ${r.object.kind} "${r.object.metadata?.name}": ${violation}; nothing was applied`,
         );
       }
     }

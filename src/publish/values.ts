@@ -23,7 +23,9 @@ function digest(seed: string, purpose: string): Uint8Array {
 
 function pick(bytes: Uint8Array, alphabet: string, length: number): string {
   let out = "";
-  for (let i = 0; out.length < length; i++) out += alphabet[bytes[i % bytes.length] % alphabet.length];
+  for (let i = 0; out.length < length; i++) {
+    out += alphabet[bytes[i % bytes.length] % alphabet.length];
+  }
   return out;
 }
 

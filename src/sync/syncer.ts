@@ -21,6 +21,10 @@ export interface RevisionSource {
   head(): Promise<string>;
   /** The files of `revision`, fetching it if needed. Returns the files actually obtained. */
   load(revision: string): Promise<CommitFiles>;
+  /** Records the revision now serving (for a restart while the source is unreachable). */
+  remember?(revision: string): Promise<void>;
+  /** The revision recorded by `remember`, if it can still be loaded. */
+  remembered?(): Promise<string | undefined>;
 }
 
 /** The answer to a sync. */
@@ -146,7 +150,7 @@ export class Syncer {
     const time = new Date().toISOString();
     let revision: string | undefined;
     try {
-      revision = await this.#source.head();
+      revision = await this.#head();
       let result: SyncResult;
       if (this.#index?.revision === revision) {
         result = { revision, changed: false };
@@ -161,6 +165,9 @@ export class Syncer {
           this.#index = index;
           this.#failedRevision = undefined;
           result = { revision, changed: true };
+          await this.#source.remember?.(revision).catch((error) =>
+            this.#logger.warn("cannot record the serving revision", { error: String(error) })
+          );
         } catch (error) {
           if (error instanceof IndexBuildError) this.#failedRevision = { revision, error };
           throw error;
@@ -171,6 +178,24 @@ export class Syncer {
     } catch (error) {
       this.#failed(error as Error, revision, time, performance.now() - started);
       throw error;
+    }
+  }
+
+  /**
+   * The revision to serve. Before any index is loaded, a source that cannot be reached falls
+   * back to the revision served before a restart, so a warm cache serves through a Git outage.
+   */
+  async #head(): Promise<string> {
+    try {
+      return await this.#source.head();
+    } catch (error) {
+      const fallback = this.#index ? undefined : await this.#source.remembered?.();
+      if (!fallback) throw error;
+      this.#logger.warn("Git is unreachable: serving the revision cached before the restart", {
+        revision: fallback,
+        error: (error as Error).message,
+      });
+      return fallback;
     }
   }
 
