@@ -120,3 +120,13 @@ Deno.test("compiling lists the value names a template uses", () => {
     "MESSAGE",
   ]);
 });
+
+Deno.test("values named as strings by nature are never typed, even unquoted", () => {
+  const template = compileTemplate(
+    "apiVersion: v1\nkind: ConfigMap\ndata:\n  m: {{MESSAGE}}\n  n: {{n}}\n",
+  );
+  const [cm] = renderTemplate(template, { MESSAGE: "1234", n: "1234" }, {
+    stringNames: new Set(["MESSAGE"]),
+  }) as Record<string, any>[];
+  assertEquals(cm.data, { m: "1234", n: 1234 });
+});

@@ -19,7 +19,13 @@ import { type Policy, policyViolation } from "../policy/policy.ts";
 import { renderTemplate } from "../render/template.ts";
 import type { TopicIndex } from "../topics/topic_index.ts";
 import { addLabels, LABELS } from "./labels.ts";
-import { generatedName, manifestValues, publishSeed, requestValues } from "./values.ts";
+import {
+  BUILT_IN_NAMES,
+  generatedName,
+  manifestValues,
+  publishSeed,
+  requestValues,
+} from "./values.ts";
 
 /** What happened to one object. */
 export type ObjectOutcome = "created" | "configured" | "unchanged" | "failed" | "skipped";
@@ -150,7 +156,9 @@ export class Publisher {
     const values = requestValues(topic.name, request.body, { query: request.query, requestUuid });
     const rendered: Rendered[] = [];
     topic.manifests.forEach((manifest, i) => {
-      const objects = renderTemplate(manifest.template, manifestValues(values, i));
+      const objects = renderTemplate(manifest.template, manifestValues(values, i), {
+        stringNames: BUILT_IN_NAMES,
+      });
       objects.forEach((object, j) => {
         const kubeObject = object as KubeObject;
         addLabels(kubeObject, { topic: topic.name, requestUuid });

@@ -11,6 +11,16 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Values } from "../render/template.ts";
 
+/** The built-in value names; they are strings by nature and never typed as numbers. */
+export const BUILT_IN_NAMES: ReadonlySet<string> = new Set([
+  "MESSAGE",
+  "PAYLOAD",
+  "REQUEST_UUID",
+  "TOPIC",
+  "RANDOM",
+  "FUNCTION_UID",
+]);
+
 /** Length of `{{RANDOM}}`: lowercase letters and digits, so it fits in any object name. */
 export const RANDOM_LENGTH = 10;
 const RANDOM_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";

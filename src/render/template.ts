@@ -76,8 +76,29 @@ export function compileTemplate(source: string): CompiledTemplate {
 }
 
 /** Renders every document of a compiled template into a plain object. */
-export function renderTemplate(template: CompiledTemplate, values: Values): unknown[] {
-  return template.documents.map((doc) => renderNode(doc.root, values));
+export function renderTemplate(
+  template: CompiledTemplate,
+  values: Values,
+  options: RenderOptions = {},
+): unknown[] {
+  const context = { values, stringNames: options.stringNames ?? NO_NAMES };
+  return template.documents.map((doc) => renderNode(doc.root, context));
+}
+
+/** Options for {@linkcode renderTemplate}. */
+export interface RenderOptions {
+  /**
+   * Values that are strings by nature (a body's base64, a UUID): a plain scalar using one is
+   * never typed, so a base64 text of digits stays a string.
+   */
+  stringNames?: ReadonlySet<string>;
+}
+
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+interface RenderContext {
+  values: Values;
+  stringNames: ReadonlySet<string>;
 }
 
 type Token = [string, string, number, number, ...unknown[]];
@@ -230,23 +251,28 @@ function splitParts(text: string, context: YamlContext): Part[] {
   return parts;
 }
 
-function renderNode(node: TemplateNode, values: Values): unknown {
+function renderNode(node: TemplateNode, context: RenderContext): unknown {
   switch (node.kind) {
     case "const":
       return node.value;
     case "seq":
-      return node.items.map((item) => renderNode(item, values));
+      return node.items.map((item) => renderNode(item, context));
     case "map": {
       const object: Record<string, unknown> = {};
-      for (const [key, child] of node.entries) object[key] = renderNode(child, values);
+      for (const [key, child] of node.entries) object[key] = renderNode(child, context);
       return object;
     }
     case "text": {
       let text = "";
+      let typed = node.plain;
       for (const part of node.parts) {
-        text += typeof part === "string" ? part : values[part.value] ?? "";
+        if (typeof part === "string") text += part;
+        else {
+          text += context.values[part.value] ?? "";
+          if (context.stringNames.has(part.value)) typed = false;
+        }
       }
-      return node.plain ? typePlainScalar(text) : text;
+      return typed ? typePlainScalar(text) : text;
     }
   }
 }
