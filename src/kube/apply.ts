@@ -186,16 +186,8 @@ async function discover(kube: KubeConnection, object: KubeObject): Promise<Resou
   try {
     resource = await kube.resource(object.apiVersion, object.kind);
   } catch (error) {
-    const status = (error as { code?: number }).code;
-    if (status === 404) {
+    if (error instanceof KubeApiError && error.status === 404) {
       throw new KubeApiError(`the API server does not serve ${object.apiVersion}`, 404, "NotFound");
-    }
-    if (typeof status === "number" && status >= 400) {
-      throw new KubeApiError(
-        `discovery of ${object.apiVersion} failed with HTTP ${status}`,
-        status,
-        status === 429 || status >= 500 ? "ServiceUnavailable" : "DiscoveryFailed",
-      );
     }
     throw transportError(error, kube.server);
   }

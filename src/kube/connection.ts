@@ -1,16 +1,18 @@
 /**
  * The connection to the Kubernetes API server. `@kubernetes/client-node` loads the login
- * (kubeconfig, exec and token-file auth, the in-cluster service account) and answers discovery;
- * requests on the publish path go through `fetch` with a `Deno.HttpClient` holding the same CA
- * and client certificate, which keeps connections alive and costs a fraction of client-node's
- * request stack.
+ * (kubeconfig, exec and token-file auth, the in-cluster service account). Every request,
+ * discovery included, goes through `fetch` with a `Deno.HttpClient` holding the login's CA and
+ * client certificate: connections stay alive, and client-node's own HTTP stack (a new TLS
+ * connection per request under Deno, and an HTTP/2 client that can bring the process down
+ * when the API server closes connections) stays out of the serving path.
  * @module
  */
 
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { KubeConfig, KubernetesObjectApi } from "@kubernetes/client-node";
+import { KubeConfig } from "@kubernetes/client-node";
+import { Discovery } from "./discovery.ts";
 import { Limiter } from "./limiter.ts";
 
 /** How a kind is served: its resource name and whether objects live in a namespace. */
@@ -113,9 +115,24 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
   const context = kc.getContextObject(kc.getCurrentContext());
   const defaultNamespace = options.namespace ?? inClusterNamespace ?? context?.namespace ??
     "default";
-  const discovery = kc.makeApiClient(Discovery);
+
   const auth = authHeaders(kc, tls);
   const limiter = new Limiter(options.maxInflight ?? 32);
+  const request = (method: string, urlPath: string, init: KubeRequestInit = {}) =>
+    limiter.run(async (): Promise<KubeResponse> => {
+      const headers = new Headers(await auth());
+      headers.set("accept", "application/json");
+      if (init.contentType) headers.set("content-type", init.contentType);
+      const response = await fetch(server + urlPath, {
+        method,
+        headers,
+        body: init.body,
+        signal: init.signal,
+        client,
+      });
+      return { status: response.status, headers: response.headers, text: await response.text() };
+    }, init.signal);
+  const discovery = new Discovery((path) => request("GET", path));
 
   return {
     server,
@@ -124,36 +141,14 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
     get queued() {
       return limiter.queued;
     },
-    request(method, urlPath, init = {}) {
-      return limiter.run(async () => {
-        const headers = new Headers(await auth());
-        headers.set("accept", "application/json");
-        if (init.contentType) headers.set("content-type", init.contentType);
-        const response = await fetch(server + urlPath, {
-          method,
-          headers,
-          body: init.body,
-          signal: init.signal,
-          client,
-        });
-        return { status: response.status, headers: response.headers, text: await response.text() };
-      }, init.signal);
-    },
-    async resource(apiVersion, kind) {
-      const found = await discovery.lookup(apiVersion, kind);
-      return found ? { name: found.name, namespaced: found.namespaced } : undefined;
+    request,
+    resource(apiVersion, kind) {
+      return discovery.resource(apiVersion, kind);
     },
     close() {
       client?.close();
     },
   };
-}
-
-/** client-node's cached discovery, which it keeps protected, made callable. */
-class Discovery extends KubernetesObjectApi {
-  lookup(apiVersion: string, kind: string) {
-    return this.resource(apiVersion, kind);
-  }
 }
 
 function loadLogin(

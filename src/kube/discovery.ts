@@ -1,0 +1,61 @@
+/**
+ * API discovery: which resource serves a kind and whether it is namespaced, read from the API
+ * server's `APIResourceList` for the object's apiVersion and cached. A kind missing from the
+ * cache is looked up again (a CRD may have been installed since), at most once per interval.
+ * @module
+ */
+
+import type { KubeResponse, ResourceInfo } from "./connection.ts";
+import { statusError } from "./errors.ts";
+
+type Fetch = (path: string) => Promise<KubeResponse>;
+
+interface Entry {
+  at: number;
+  resources: Promise<Map<string, ResourceInfo>>;
+}
+
+/** Cached discovery over a request function. */
+export class Discovery {
+  readonly #fetch: Fetch;
+  readonly #cache = new Map<string, Entry>();
+  readonly #refreshMs: number;
+
+  /** Discovery through `fetch`; a missing kind is looked up again after `refreshMs`. */
+  constructor(fetch: Fetch, options: { refreshMs?: number } = {}) {
+    this.#fetch = fetch;
+    this.#refreshMs = options.refreshMs ?? 5_000;
+  }
+
+  /** How `kind` of `apiVersion` is served, or undefined when the server has no such kind. */
+  async resource(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
+    let entry = this.#cache.get(apiVersion);
+    if (entry) {
+      const found = (await entry.resources).get(kind);
+      if (found || performance.now() - entry.at < this.#refreshMs) return found;
+    }
+    entry = { at: performance.now(), resources: this.#load(apiVersion) };
+    this.#cache.set(apiVersion, entry);
+    try {
+      return (await entry.resources).get(kind);
+    } catch (error) {
+      if (this.#cache.get(apiVersion) === entry) this.#cache.delete(apiVersion);
+      throw error;
+    }
+  }
+
+  async #load(apiVersion: string): Promise<Map<string, ResourceInfo>> {
+    const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const response = await this.#fetch(path);
+    if (response.status !== 200) throw statusError(response);
+    const list = JSON.parse(response.text) as {
+      resources?: { name: string; kind: string; namespaced: boolean }[];
+    };
+    const byKind = new Map<string, ResourceInfo>();
+    for (const r of list.resources ?? []) {
+      // Subresources (jobs/status) share the kind; the plain resource is the one to use.
+      if (!r.name.includes("/")) byKind.set(r.kind, { name: r.name, namespaced: r.namespaced });
+    }
+    return byKind;
+  }
+}
