@@ -60,6 +60,9 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     route("/readyz", {
       GET: () => {
         const index = syncer.index;
+        if (options.draining?.()) {
+          return Promise.resolve(json({ ready: false, error: "shutting down" }, 503));
+        }
         return Promise.resolve(
           index
             ? json({ ready: true, revision: index.revision })
@@ -68,13 +71,22 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       },
     }),
     route("/status", {
-      GET: () =>
-        Promise.resolve(json({
+      GET: () => {
+        const index = syncer.index;
+        const unusable = index
+          ? Object.fromEntries(
+            [...index.topics.values()].filter((t) => t.problems.length > 0)
+              .map((t) => [t.name, t.problems]),
+          )
+          : {};
+        return Promise.resolve(json({
           source: options.source,
           ...syncer.status(),
+          unusableTopics: unusable,
           webhook: options.webhook?.status() ?? { enabled: false },
-        })),
-    }),
+        }));
+      },
+    }, true),
     route("/topics", {
       GET: () => {
         const index = syncer.index;
@@ -82,11 +94,13 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
         const topics = [...index.topics.values()].map((t) => ({
           name: t.name,
           manifests: t.manifests.map((m) => m.path),
+          usable: t.problems.length === 0,
+          ...(t.problems.length > 0 ? { problems: t.problems } : {}),
         }));
         return Promise.resolve(json({ revision: index.revision, topics }));
       },
-    }),
-    route("/refresh", { GET: refresh, POST: refresh }),
+    }, true),
+    route("/refresh", { GET: refresh, POST: refresh }, true),
     route("/webhook/git", {
       POST: (request) => {
         if (options.webhook) return options.webhook.handle(request);
@@ -101,16 +115,25 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
         const raw = match.pathname.groups["0"] ?? "";
         const parsed = await parsePublishRequest(request, raw, {
           maxBodyBytes: options.maxBodyBytes,
+          maxQueryParams: options.maxQueryParams,
+          maxQueryValueBytes: options.maxQueryValueBytes,
         });
         try {
           const result = await publisher.publish(parsed);
           return json(result.report, result.status);
         } catch (error) {
-          if (error instanceof PublishError) throw new HttpError(error.status, error.message);
+          if (error instanceof PublishError) {
+            throw new HttpError(
+              error.status,
+              error.message,
+              error.details,
+              error.retryAfterSeconds ? { "retry-after": String(error.retryAfterSeconds) } : {},
+            );
+          }
           throw error;
         }
       },
-    }),
+    }, true),
   ];
 
   return async (request: Request) => {
