@@ -1,6 +1,7 @@
 /**
  * gitfaas: a GitOps event router for Kubernetes. Reads its settings from the environment and
- * serves until SIGTERM or SIGINT.
+ * serves until SIGTERM or SIGINT. `--dev [folder]` serves a folder's working tree instead of a
+ * Git remote (default `examples/`), as a dry run unless GITFAAS_APPLY=true.
  * @module
  */
 
@@ -10,7 +11,9 @@ import { KubeConfigError } from "./src/kube/connection.ts";
 
 if (import.meta.main) {
   try {
-    const router = await startRouter(readSettings(Deno.env.toObject()));
+    const dev = Deno.args.indexOf("--dev");
+    const sourceDir = dev === -1 ? undefined : (Deno.args[dev + 1] ?? "examples");
+    const router = await startRouter(readSettings(Deno.env.toObject(), { sourceDir }));
     let stopping = false;
     const stop = async () => {
       if (stopping) return;

@@ -5,6 +5,7 @@
  */
 
 import type { Settings } from "./config/settings.ts";
+import { DirectorySource, watchDirectory } from "./dev/directory_source.ts";
 import { GitSource } from "./git/git_source.ts";
 import { createHandler } from "./http/handler.ts";
 import { connectKube } from "./kube/connection.ts";
@@ -37,22 +38,29 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
       level: settings.logLevel,
       secrets: [settings.gitToken, settings.webhookSecret].filter((s): s is string => !!s),
     });
-  const kube = await connectKube({
-    kubeconfig: settings.kubeconfig,
-    serviceAccountPrefix: settings.serviceAccountPrefix,
-    namespace: settings.namespace,
-    env: options.env,
-    maxInflight: settings.kubeMaxInflight,
-  });
-  const policy = policyFrom(settings, kube.defaultNamespace);
-  const dataDir = settings.dataDir ?? await Deno.makeTempDir({ prefix: "gitfaas-" });
-  const source = new GitSource({
+  // Render-only (development) never touches a cluster, so it needs no login at all.
+  const kube = settings.applyMode === "apply"
+    ? await connectKube({
+      kubeconfig: settings.kubeconfig,
+      serviceAccountPrefix: settings.serviceAccountPrefix,
+      namespace: settings.namespace,
+      env: options.env,
+      maxInflight: settings.kubeMaxInflight,
+    })
+    : undefined;
+  const namespace = kube?.defaultNamespace ?? settings.namespace ?? "default";
+  const policy = policyFrom(settings, namespace);
+  const stopWatching = new AbortController();
+  const source = settings.sourceDir ? new DirectorySource(settings.sourceDir) : new GitSource({
     url: settings.gitUrl,
     branch: settings.gitBranch,
     user: settings.gitUser,
     token: settings.gitToken,
     timeoutMs: settings.gitTimeoutSeconds * 1000,
-    dir: `${dataDir}/${await cacheName(settings.gitUrl, settings.gitBranch)}`,
+    dir: `${settings.dataDir ?? await Deno.makeTempDir({ prefix: "gitfaas-" })}/${await cacheName(
+      settings.gitUrl,
+      settings.gitBranch,
+    )}`,
   });
   const syncer = new Syncer(source, {
     configPath: settings.configPath,
@@ -64,7 +72,7 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
   const publisher = new Publisher({
     index: () => syncer.index,
     kube,
-    namespace: kube.defaultNamespace,
+    namespace,
     policy,
     kubeTimeoutMs: settings.kubeTimeoutSeconds * 1000,
     publishTimeoutMs: settings.publishTimeoutSeconds * 1000,
@@ -102,11 +110,22 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
   const port = await listening.promise;
   logger.info("gitfaas listening", {
     port,
-    git: settings.gitUrl,
-    branch: settings.gitBranch,
-    kubernetes: kube.description,
-    pollIntervalSeconds: settings.pollIntervalSeconds,
+    mode: kube ? "apply" : "dry-run",
+    ...(settings.sourceDir
+      ? { folder: settings.sourceDir }
+      : { git: settings.gitUrl, branch: settings.gitBranch }),
+    kubernetes: kube?.description ?? "none: publishes render and validate, nothing is applied",
+    namespace,
+    pollIntervalSeconds: settings.sourceDir ? undefined : settings.pollIntervalSeconds,
   });
+  if (!kube) {
+    logger.info(
+      "dry-run mode: each publish renders, checks and reports its objects; " +
+        "set GITFAAS_APPLY=true (with a kubeconfig) to apply them to a cluster",
+    );
+  } else if (settings.sourceDir) {
+    logger.warn(`applying to ${kube.description}: GITFAAS_APPLY is true`);
+  }
   if (webhook) logger.info("webhooks on: POST /webhook/git syncs on signed pushes");
   else logger.info("webhooks off: POST /webhook/git answers 404 until WEBHOOK_SECRET is set");
   if (settings.publishToken) {
@@ -116,7 +135,13 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
       "auth off: anyone who reaches this port can publish; set PUBLISH_TOKEN to require a token",
     );
   }
-  syncer.startPolling(settings.pollIntervalSeconds * 1000);
+  if (source instanceof DirectorySource) {
+    // Development: the folder is read again whenever something in it changes.
+    syncer.startPolling(0);
+    watchDirectory(source.root, () => syncer.sync().catch(() => undefined), {
+      signal: stopWatching.signal,
+    });
+  } else syncer.startPolling(settings.pollIntervalSeconds * 1000);
 
   return {
     port,
@@ -133,9 +158,10 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
       clearTimeout(timer);
       if (!finished) logger.warn("grace period over: stopping with requests still in flight");
       else logger.info("stopped: every request in flight was answered");
+      stopWatching.abort();
       await webhook?.stop();
       await syncer.stop();
-      kube.close();
+      kube?.close();
     },
   };
 }

@@ -13,8 +13,12 @@ import {
 
 /** Everything the router is configured with. */
 export interface Settings {
-  /** Repository URL without credentials. */
+  /** Repository URL without credentials (in development, the folder served as a file: URL). */
   gitUrl: string;
+  /** Development: serve this folder's working tree instead of a Git remote. */
+  sourceDir?: string;
+  /** `apply` to the cluster, or `render` only (a local dry run, development without a cluster). */
+  applyMode: "apply" | "render";
   gitUser?: string;
   gitToken?: string;
   gitBranch: string;
@@ -63,12 +67,26 @@ export class SettingsError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** Options for {@linkcode readSettings}. */
+export interface ReadOptions {
+  /** Development: serve this folder (GIT_URL is then not needed). */
+  sourceDir?: string;
+}
+
 /** Parses settings from an environment map (usually `Deno.env.toObject()`). */
-export function readSettings(env: Env): Settings {
-  const rawUrl = required(env, "GIT_URL");
-  const { url, user, token } = splitCredentials(rawUrl);
+export function readSettings(env: Env, options: ReadOptions = {}): Settings {
+  const dev = options.sourceDir !== undefined;
+  const { url, user, token } = dev
+    ? {
+      url: new URL(options.sourceDir!, `file://${Deno.cwd()}/`).href,
+      user: undefined,
+      token: undefined,
+    }
+    : splitCredentials(required(env, "GIT_URL"));
   return {
     gitUrl: url,
+    sourceDir: options.sourceDir,
+    applyMode: dev && !flag(env, "GITFAAS_APPLY") ? "render" : "apply",
     gitUser: optional(env, "GIT_USER_NAME") ?? user,
     gitToken: optional(env, "GIT_PERSONAL_TOKEN") ?? token,
     gitBranch: branchName(env),
@@ -193,6 +211,13 @@ function namespaceName(env: Env): string | undefined {
     );
   }
   return value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const value = optional(env, name)?.toLowerCase();
+  if (value === undefined || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true;
+  throw new SettingsError(`${name} must be true or false, got "${value}"`);
 }
 
 function kindList(env: Env, name: string, fallback: string): KindRule[] {

@@ -84,6 +84,11 @@ const KNOWN_CLUSTER_KINDS = parseKindList(
     "RuntimeClass.node.k8s.io",
 );
 
+/** Whether `kind` is one of the well-known cluster-scoped kinds (used where no API server is asked). */
+export function isKnownClusterKind(apiVersion: string, kind: string): boolean {
+  return matches(KNOWN_CLUSTER_KINDS, groupOf(apiVersion), kind);
+}
+
 /** An object's identity as far as the policy cares. */
 export interface PolicySubject {
   apiVersion: string;

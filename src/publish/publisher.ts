@@ -15,7 +15,7 @@ import {
 import type { KubeConnection } from "../kube/connection.ts";
 import { GaveUpError } from "../kube/retry.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
-import { type Policy, policyViolation } from "../policy/policy.ts";
+import { isKnownClusterKind, type Policy, policyViolation } from "../policy/policy.ts";
 import { renderTemplate } from "../render/template.ts";
 import type { TopicIndex } from "../topics/topic_index.ts";
 import { addLabels, LABELS } from "./labels.ts";
@@ -27,8 +27,14 @@ import {
   requestValues,
 } from "./values.ts";
 
-/** What happened to one object. */
-export type ObjectOutcome = "created" | "configured" | "unchanged" | "failed" | "skipped";
+/** What happened to one object; `dry-run`: validated, nothing stored. */
+export type ObjectOutcome =
+  | "created"
+  | "configured"
+  | "unchanged"
+  | "failed"
+  | "skipped"
+  | "dry-run";
 
 /** One object in a publish report. */
 export interface ObjectReport {
@@ -45,6 +51,8 @@ export interface ObjectReport {
   code?: number;
   /** How often it was tried, when it was given up on after retries. */
   attempts?: number;
+  /** In a dry run, the object that would be applied. */
+  object?: KubeObject;
 }
 
 /** The body of a publish answer. */
@@ -90,7 +98,8 @@ export interface PublishRequest {
 export interface PublisherOptions {
   /** The live index (read once per publish, so a publish sees one index). */
   index: () => TopicIndex | null;
-  kube: KubeConnection;
+  /** The cluster; without one every publish is a local dry run (development). */
+  kube?: KubeConnection;
   /** Namespace for objects that name none. */
   namespace: string;
   policy: Policy;
@@ -148,7 +157,8 @@ export class Publisher {
         { problems: topic.problems },
       );
     }
-    if (options.kube.queued >= options.maxQueue) {
+    const kube = options.kube;
+    if (kube && kube.queued >= options.maxQueue) {
       throw new PublishError(503, "too many requests are waiting for the API server", 1);
     }
 
@@ -176,18 +186,21 @@ export class Publisher {
       topic: topic.name,
       revision: index.revision,
       ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
-      ...(request.dryRun ? { dryRun: true } : {}),
+      ...(request.dryRun || !kube ? { dryRun: true } : {}),
       objects: [],
     };
+    const nameFor = (item: Rendered) => (prefix: string) =>
+      generatedName(requestUuid, prefix, item.where);
+    if (!kube) return this.#renderOnly(report, rendered, nameFor);
 
     // Settle every object before applying any: discovery, namespace, generated names, policy.
     const resolved: (ResolvedObject | ObjectReport)[] = [];
     for (const item of rendered) {
       try {
         resolved.push(
-          await resolveObject(options.kube, item.object, {
+          await resolveObject(kube, item.object, {
             namespace: options.namespace,
-            generatedName: (prefix) => generatedName(requestUuid, prefix, item.where),
+            generatedName: nameFor(item),
             deadline,
             remainingMs,
             onRetry,
@@ -205,22 +218,9 @@ export class Publisher {
       );
       return this.#finish(report);
     }
-    for (const [i, r] of (resolved as ResolvedObject[]).entries()) {
-      const violation = policyViolation(options.policy, {
-        apiVersion: r.object.apiVersion,
-        kind: r.object.kind,
-        namespace: r.object.metadata?.namespace,
-        namespaced: r.resource.namespaced,
-      });
-      if (violation) {
-        throw new PublishError(
-          403,
-          `${
-            rendered[i].manifest
-          }: ${r.object.kind} "${r.object.metadata?.name}": ${violation}; nothing was applied`,
-        );
-      }
-    }
+    (resolved as ResolvedObject[]).forEach((r, i) =>
+      this.#checkPolicy(rendered[i], r.resource.namespaced)
+    );
 
     for (const [i, r] of (resolved as ResolvedObject[]).entries()) {
       const item = rendered[i];
@@ -235,7 +235,7 @@ export class Publisher {
         continue;
       }
       try {
-        const applied = await applyObject(options.kube, r, {
+        const applied = await applyObject(kube, r, {
           deadline,
           remainingMs,
           dryRun: request.dryRun,
@@ -243,12 +243,65 @@ export class Publisher {
           ownerLabel: [LABELS.requestUuid, requestUuid],
           onRetry,
         });
-        report.objects.push({ ...identity(item), ...applied });
+        report.objects.push(
+          request.dryRun
+            ? { ...identity(item), ...applied, outcome: "dry-run", object: item.object }
+            : { ...identity(item), ...applied },
+        );
       } catch (error) {
         report.objects.push(failure(item, error));
       }
     }
     return this.#finish(report);
+  }
+
+  /** Without a cluster: settle names and namespaces locally, check, and report the objects. */
+  #renderOnly(
+    report: PublishReport,
+    rendered: Rendered[],
+    nameFor: (item: Rendered) => (prefix: string) => string,
+  ): PublishResult {
+    for (const item of rendered) {
+      const metadata = item.object.metadata ??= {};
+      const namespaced = !isKnownClusterKind(item.object.apiVersion, item.object.kind);
+      if (namespaced) metadata.namespace ??= this.#options.namespace;
+      if (!metadata.name && metadata.generateName) {
+        metadata.name = nameFor(item)(metadata.generateName);
+        delete metadata.generateName;
+      }
+      this.#checkPolicy(item, namespaced);
+    }
+    report.objects = rendered.map((item) => ({
+      ...identity(item),
+      outcome: "dry-run",
+      object: item.object,
+    }));
+    for (const object of report.objects) {
+      this.#logger.info("dry run: would apply", {
+        requestUuid: report.requestUuid,
+        topic: report.topic,
+        object: object.object,
+      });
+    }
+    return this.#finish(report);
+  }
+
+  /** Throws 403 when the policy refuses the object; nothing is applied then. */
+  #checkPolicy(item: Rendered, namespaced: boolean): void {
+    const object = item.object;
+    const violation = policyViolation(this.#options.policy, {
+      apiVersion: object.apiVersion,
+      kind: object.kind,
+      namespace: object.metadata?.namespace,
+      namespaced,
+    });
+    if (violation) {
+      const name = object.metadata?.name ?? object.metadata?.generateName;
+      throw new PublishError(
+        403,
+        `${item.manifest}: ${object.kind} "${name}": ${violation}; nothing was applied`,
+      );
+    }
   }
 
   #finish(report: PublishReport): PublishResult {

@@ -167,7 +167,7 @@ function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
         lineOf(error.pos[0]),
       );
     }
-    const line = lineOf(doc.range[0]);
+    const line = lineOf(doc.contents?.range?.[0] ?? doc.range[0]);
     if (doc.contents === null) continue; // an empty document, e.g. after a trailing `---`
     const plainMark = `${context.marker}P`;
     visit(doc, {

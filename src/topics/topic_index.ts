@@ -120,7 +120,11 @@ export async function buildTopicIndex(
       problems: [...new Set(manifests.flatMap((m) => m.policyProblems))],
     });
   }));
-  if (problems.length > 0) throw new IndexBuildError(files.revision, problems.sort());
+  if (problems.length > 0) {
+    // Policy problems alone leave the commit serving; with other errors, report them all.
+    const policy = [...topics.values()].flatMap((t) => t.problems);
+    throw new IndexBuildError(files.revision, [...new Set([...problems, ...policy])].sort());
+  }
 
   // Keep config order, whatever order the reads finished in.
   const ordered = new Map(config.topics.map((t) => [t.name, topics.get(t.name)!]));
