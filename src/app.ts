@@ -10,6 +10,7 @@ import { GitSource } from "./git/git_source.ts";
 import { createHandler } from "./http/handler.ts";
 import { connectKube } from "./kube/connection.ts";
 import { jsonLogger, type Logger } from "./log/logger.ts";
+import { Metrics } from "./metrics/metrics.ts";
 import type { Policy } from "./policy/policy.ts";
 import { Publisher } from "./publish/publisher.ts";
 import { Syncer } from "./sync/syncer.ts";
@@ -62,12 +63,19 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
       settings.gitBranch,
     )}`,
   });
+  const metrics = new Metrics();
   const syncer = new Syncer(source, {
     configPath: settings.configPath,
     policy,
     maxManifestsPerTopic: settings.maxManifestsPerTopic,
     maxObjectsPerPublish: settings.maxObjectsPerPublish,
     logger,
+    onSync: ({ result, durationMs }) =>
+      metrics.synced(
+        result ? (result.changed ? "changed" : "unchanged") : "failed",
+        durationMs / 1000,
+        result?.revision,
+      ),
   });
   const publisher = new Publisher({
     index: () => syncer.index,
@@ -78,6 +86,8 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
     publishTimeoutMs: settings.publishTimeoutSeconds * 1000,
     maxQueue: settings.kubeMaxQueue,
     logger,
+    onRetry: (error) => metrics.retried(error.reason),
+    onApplied: (kind, outcome, seconds) => metrics.applied(kind, outcome, seconds),
   });
   let draining = false;
   const webhook = settings.webhookSecret
@@ -98,6 +108,7 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
     maxQueryValueBytes: settings.maxQueryValueBytes,
     publishToken: settings.publishToken,
     draining: () => draining,
+    metrics,
     source: { url: settings.gitUrl, branch: settings.gitBranch, configPath: settings.configPath },
     logger,
   });

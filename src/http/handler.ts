@@ -10,6 +10,7 @@ import { type Logger, silentLogger } from "../log/logger.ts";
 import { type Publisher, PublishError } from "../publish/publisher.ts";
 import type { Syncer } from "../sync/syncer.ts";
 import { IndexBuildError } from "../topics/topic_index.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import { bearerCheck } from "./auth.ts";
 import { errorResponse, HttpError, json } from "./json.ts";
 import { parsePublishRequest } from "./publish_request.ts";
@@ -30,6 +31,8 @@ export interface HandlerOptions {
   publishToken?: string;
   /** True while shutting down: /readyz answers 503 so no new traffic is sent here. */
   draining?: () => boolean;
+  /** Served on `/metrics`; publishes are counted in it. */
+  metrics?: Metrics;
   logger?: Logger;
 }
 
@@ -110,31 +113,56 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
         );
       },
     }),
+    route("/metrics", {
+      GET: async () => {
+        if (!options.metrics) throw new HttpError(404, "metrics are off");
+        return new Response(await options.metrics.text(), {
+          headers: { "content-type": options.metrics.contentType },
+        });
+      },
+    }),
     route("/publish/*", {
       POST: async (request, match) => {
+        const started = performance.now();
         const raw = match.pathname.groups["0"] ?? "";
-        const parsed = await parsePublishRequest(request, raw, {
-          maxBodyBytes: options.maxBodyBytes,
-          maxQueryParams: options.maxQueryParams,
-          maxQueryValueBytes: options.maxQueryValueBytes,
-        });
-        try {
-          const result = await publisher.publish(parsed);
-          return json(result.report, result.status);
-        } catch (error) {
-          if (error instanceof PublishError) {
-            throw new HttpError(
-              error.status,
-              error.message,
-              error.details,
-              error.retryAfterSeconds ? { "retry-after": String(error.retryAfterSeconds) } : {},
-            );
-          }
+        const topic = topicLabel(raw);
+        const response = await publish(request, raw).catch((error) => {
+          if (error instanceof HttpError) return errorResponse(error);
           throw error;
-        }
+        });
+        options.metrics?.published(topic, response.status, (performance.now() - started) / 1000);
+        return response;
       },
     }, true),
   ];
+
+  /** A topic name for metrics: only names in the live index, so label values stay bounded. */
+  function topicLabel(raw: string): string {
+    const name = raw.split("&")[0];
+    return syncer.index?.topics.has(name) ? name : "unknown";
+  }
+
+  async function publish(request: Request, raw: string): Promise<Response> {
+    const parsed = await parsePublishRequest(request, raw, {
+      maxBodyBytes: options.maxBodyBytes,
+      maxQueryParams: options.maxQueryParams,
+      maxQueryValueBytes: options.maxQueryValueBytes,
+    });
+    try {
+      const result = await publisher.publish(parsed);
+      return json(result.report, result.status);
+    } catch (error) {
+      if (error instanceof PublishError) {
+        throw new HttpError(
+          error.status,
+          error.message,
+          error.details,
+          error.retryAfterSeconds ? { "retry-after": String(error.retryAfterSeconds) } : {},
+        );
+      }
+      throw error;
+    }
+  }
 
   return async (request: Request) => {
     try {

@@ -111,6 +111,8 @@ export interface PublisherOptions {
   maxQueue: number;
   logger?: Logger;
   onRetry?: (error: KubeApiError) => void;
+  /** Called for each object applied or failed, with the time it took (metrics). */
+  onApplied?: (kind: string, outcome: ObjectOutcome, seconds: number) => void;
 }
 
 /**
@@ -234,6 +236,7 @@ export class Publisher {
         });
         continue;
       }
+      const started = performance.now();
       try {
         const applied = await applyObject(kube, r, {
           deadline,
@@ -251,6 +254,11 @@ export class Publisher {
       } catch (error) {
         report.objects.push(failure(item, error));
       }
+      options.onApplied?.(
+        item.object.kind,
+        report.objects.at(-1)!.outcome,
+        (performance.now() - started) / 1000,
+      );
     }
     return this.#finish(report);
   }
