@@ -8,17 +8,17 @@ import nodeAssert from "node:assert/strict";
 
 /** Asserts that `value` is truthy. */
 export function assert(value: unknown, message?: string): asserts value {
-  nodeAssert.ok(value, message);
+  nodeAssert.ok(value, message as string);
 }
 
 /** Asserts deep equality. */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  nodeAssert.deepStrictEqual(actual, expected, message);
+  nodeAssert.deepStrictEqual(actual, expected, message as string);
 }
 
 /** Asserts deep inequality. */
 export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
-  nodeAssert.notDeepStrictEqual(actual, expected, message);
+  nodeAssert.notDeepStrictEqual(actual, expected, message as string);
 }
 
 /** Asserts that `text` contains `part`. */
@@ -31,7 +31,7 @@ export function assertStringIncludes(text: string, part: string, message?: strin
 
 /** Asserts that `text` matches `pattern`. */
 export function assertMatch(text: string, pattern: RegExp, message?: string): void {
-  nodeAssert.match(text, pattern, message);
+  nodeAssert.match(text, pattern, message as string);
 }
 
 /** Asserts that `run` throws an instance of `type`, and returns the error. */
