@@ -1,0 +1,92 @@
+import { assertEquals, assertRejects } from "./support/assert.ts";
+import { KubeApiError } from "../src/kube/errors.ts";
+import { Limiter } from "../src/kube/limiter.ts";
+import { GaveUpError, withRetries } from "../src/kube/retry.ts";
+
+function budget(ms: number) {
+  const started = performance.now();
+  return {
+    deadline: AbortSignal.timeout(ms),
+    remainingMs: () => ms - (performance.now() - started),
+  };
+}
+
+Deno.test("failures that pass are retried until success", async () => {
+  let calls = 0;
+  const result = await withRetries(() => {
+    calls++;
+    if (calls < 3) throw new KubeApiError("busy", 503, "ServiceUnavailable");
+    return Promise.resolve("ok");
+  }, { ...budget(5000), baseDelayMs: 1 });
+  assertEquals(result, "ok");
+  assertEquals(calls, 3);
+});
+
+Deno.test("answers a retry cannot fix are not retried", async () => {
+  for (
+    const [status, reason] of [[400, "BadRequest"], [403, "Forbidden"], [404, "NotFound"], [
+      409,
+      "AlreadyExists",
+    ], [422, "Invalid"]] as const
+  ) {
+    let calls = 0;
+    await assertRejects(() =>
+      withRetries(() => {
+        calls++;
+        throw new KubeApiError("no", status, reason);
+      }, { ...budget(5000), baseDelayMs: 1 }), KubeApiError);
+    assertEquals(calls, 1, `${status}`);
+  }
+});
+
+Deno.test("Retry-After is honoured, and a wait past the deadline gives up at once", async () => {
+  let calls = 0;
+  const times: number[] = [];
+  await withRetries(() => {
+    times.push(performance.now());
+    if (++calls === 1) throw new KubeApiError("slow down", 429, "TooManyRequests", 0.2);
+    return Promise.resolve();
+  }, budget(5000));
+  assertEquals(times[1] - times[0] >= 195, true, `waited ${times[1] - times[0]} ms`);
+
+  const started = performance.now();
+  const error = await assertRejects(
+    () =>
+      withRetries(() => {
+        throw new KubeApiError("slow down", 429, "TooManyRequests", 60);
+      }, budget(1000)),
+    GaveUpError,
+    "gave up after 1 attempt",
+  );
+  assertEquals(error.attempts, 1);
+  assertEquals(performance.now() - started < 500, true);
+});
+
+Deno.test("the limiter lets a fixed number in at once and the rest in order", async () => {
+  const limiter = new Limiter(2);
+  let running = 0;
+  let most = 0;
+  const order: number[] = [];
+  await Promise.all(Array.from({ length: 6 }, (_, i) =>
+    limiter.run(async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 10));
+      order.push(i);
+      running--;
+    })));
+  assertEquals(most, 2);
+  assertEquals(order, [0, 1, 2, 3, 4, 5]);
+  assertEquals(limiter.queued, 0);
+});
+
+Deno.test("a waiter whose deadline passes leaves the queue", async () => {
+  const limiter = new Limiter(1);
+  const hold = Promise.withResolvers<void>();
+  const first = limiter.run(() => hold.promise);
+  const waiting = limiter.run(() => Promise.resolve("never"), AbortSignal.timeout(20));
+  await assertRejects(() => waiting, DOMException);
+  assertEquals(limiter.queued, 0);
+  hold.resolve();
+  await first;
+});
