@@ -33,6 +33,11 @@ export type RepoEntry =
 /** Read access to the files of one commit. */
 export interface CommitFiles {
   readonly revision: string;
+  /**
+   * True when an oid names one content forever (Git object ids), so what was built from a blob
+   * may be reused for the same oid in another commit.
+   */
+  readonly contentAddressed?: boolean;
   /** What `path` (relative, `/`-separated) names in this commit. */
   entry(path: string): Promise<RepoEntry>;
   /** The bytes of a file entry. */
@@ -243,6 +248,7 @@ export class GitSource {
 type TreeEntry = { mode: string; path: string; oid: string; type: string };
 
 class CachedCommitFiles implements CommitFiles {
+  readonly contentAddressed = true;
   readonly #trees = new Map<string, Promise<Map<string, TreeEntry>>>();
   constructor(
     readonly gitdir: string,

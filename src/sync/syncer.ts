@@ -161,7 +161,7 @@ export class Syncer {
         const files = await this.#source.load(revision);
         revision = files.revision;
         try {
-          const index = await buildTopicIndex(files, this.#options);
+          const index = await buildTopicIndex(files, { ...this.#options, previous: this.#index });
           this.#index = index;
           this.#failedRevision = undefined;
           result = { revision, changed: true };

@@ -58,9 +58,17 @@ export interface BuildOptions {
   maxManifestsPerTopic?: number;
   /** Most objects one publish may apply, over all of a topic's files (default 100). */
   maxObjectsPerPublish?: number;
+  /**
+   * The index being replaced. Templates of files whose blob is unchanged are taken from it
+   * instead of being read and compiled again (content-addressed sources only).
+   */
+  previous?: TopicIndex | null;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The compiled template of each blob an index uses, for the next build to reuse. */
+const templatesByBlob = new WeakMap<TopicIndex, Map<string, CompiledTemplate>>();
 
 /** Builds the index of `files`' commit, or throws {@linkcode IndexBuildError}. */
 export async function buildTopicIndex(
@@ -79,12 +87,18 @@ export async function buildTopicIndex(
 
   const maxManifests = options.maxManifestsPerTopic ?? 50;
   const maxObjects = options.maxObjectsPerPublish ?? 100;
-  // A file listed by several topics is compiled and checked once.
+  // A file listed by several topics is compiled and checked once; an unchanged blob not at all.
+  const blobs = {
+    previous: files.contentAddressed && options.previous
+      ? templatesByBlob.get(options.previous)
+      : undefined,
+    next: new Map<string, CompiledTemplate>(),
+  };
   const compiled = new Map<string, Promise<Manifest | undefined>>();
   const compile = (path: string, at: string) => {
     let manifest = compiled.get(path);
     if (!manifest) {
-      manifest = compileFile(files, path, at, (p) => problems.push(p)).then((template) => {
+      manifest = compileFile(files, path, at, (p) => problems.push(p), blobs).then((template) => {
         if (!template) return undefined;
         const check = checkTemplate(template, options.policy);
         for (const error of check.errors) problems.push(`${path}: ${error}`);
@@ -128,7 +142,9 @@ export async function buildTopicIndex(
 
   // Keep config order, whatever order the reads finished in.
   const ordered = new Map(config.topics.map((t) => [t.name, topics.get(t.name)!]));
-  return { revision: files.revision, builtAt: new Date(), topics: ordered };
+  const index = { revision: files.revision, builtAt: new Date(), topics: ordered };
+  if (files.contentAddressed) templatesByBlob.set(index, blobs.next);
+  return index;
 }
 
 function describe(file: string, problem: ConfigProblem): string {
@@ -138,6 +154,17 @@ function describe(file: string, problem: ConfigProblem): string {
 }
 
 async function readText(
+  files: CommitFiles,
+  path: string,
+  report: (problem: string) => void,
+  referencedAt?: string,
+): Promise<string | undefined> {
+  const oid = await fileOid(files, path, report, referencedAt);
+  return oid === undefined ? undefined : decodeBlob(files, oid, path, report, referencedAt);
+}
+
+/** The blob of `path`, or undefined (reported) when it names no regular file. */
+async function fileOid(
   files: CommitFiles,
   path: string,
   report: (problem: string) => void,
@@ -159,8 +186,19 @@ async function readText(
       report(`${where}${path} is a Git submodule, not a file`);
       return undefined;
   }
+  return entry.oid;
+}
+
+async function decodeBlob(
+  files: CommitFiles,
+  oid: string,
+  path: string,
+  report: (problem: string) => void,
+  referencedAt?: string,
+): Promise<string | undefined> {
+  const where = referencedAt ? `${referencedAt}: ` : "";
   try {
-    return utf8.decode(await files.read(entry.oid));
+    return utf8.decode(await files.read(oid));
   } catch {
     report(`${where}${path} is not UTF-8 text`);
     return undefined;
@@ -172,11 +210,21 @@ async function compileFile(
   path: string,
   referencedAt: string,
   report: (problem: string) => void,
+  blobs: { previous?: Map<string, CompiledTemplate>; next: Map<string, CompiledTemplate> },
 ): Promise<CompiledTemplate | undefined> {
-  const text = await readText(files, path, report, referencedAt);
+  const oid = await fileOid(files, path, report, referencedAt);
+  if (oid === undefined) return undefined;
+  const reused = blobs.previous?.get(oid) ?? blobs.next.get(oid);
+  if (reused) {
+    blobs.next.set(oid, reused);
+    return reused;
+  }
+  const text = await decodeBlob(files, oid, path, report, referencedAt);
   if (text === undefined) return undefined;
   try {
-    return compileTemplate(text);
+    const template = compileTemplate(text);
+    blobs.next.set(oid, template);
+    return template;
   } catch (error) {
     if (error instanceof TemplateError) {
       report(`${path}: ${error.message}`);
