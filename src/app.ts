@@ -97,6 +97,7 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
       followed: { repoUrl: settings.gitUrl, branch: settings.gitBranch },
       maxBodyBytes: settings.webhookMaxBytes,
       logger,
+      onDelivery: (record) => metrics.webhook(record.provider ?? "unknown", record.outcome),
     })
     : undefined;
   const handler = createHandler({

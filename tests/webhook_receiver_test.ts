@@ -366,3 +366,18 @@ Deno.test("the replay cache is bounded by count and by age", () => {
   assertEquals(big.remember("id-24999"), false);
   assert(big.remember("id-0"));
 });
+
+Deno.test("every answered delivery is reported to onDelivery; a failing hook changes no answer", async () => {
+  const seen: string[] = [];
+  const { receiver } = await makeReceiver({
+    onDelivery: (record) => {
+      seen.push(`${record.provider}:${record.outcome}:${record.status}`);
+      throw new Error("metrics are down");
+    },
+  });
+  assertEquals((await deliver(receiver, "gitea", push("gitea"), { id: "x" })).status, 202);
+  assertEquals((await deliver(receiver, "gitea", push("gitea"), { id: "x" })).status, 200);
+  assertEquals((await deliver(receiver, "gitea", push("gitea"), { secret: "no" })).status, 401);
+  await receiver.settled();
+  assertEquals(seen, ["gitea:accepted:202", "gitea:duplicate:200", "gitea:rejected:401"]);
+});

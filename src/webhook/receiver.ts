@@ -50,6 +50,8 @@ export interface WebhookReceiverOptions {
   /** Time allowed to receive a body. Default 10,000 ms. */
   bodyTimeoutMs?: number;
   replay?: ReplayCacheOptions;
+  /** Called after every answered delivery (metrics). */
+  onDelivery?: (record: DeliveryRecord) => void;
 }
 
 /** How a delivery was answered. */
@@ -303,6 +305,11 @@ export class WebhookReceiver {
     };
     if (record.detail === undefined) delete record.detail;
     this.#lastDelivery = record;
+    try {
+      this.#options.onDelivery?.(record);
+    } catch (error) {
+      this.#logger.error("webhook delivery hook failed", { error: String(error) });
+    }
     const { time: _, ...fields } = record;
     if (answer.outcome === "rejected") this.#logger.warn("webhook delivery refused", fields);
     else this.#logger.info("webhook delivery", fields);
