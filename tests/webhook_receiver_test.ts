@@ -223,16 +223,6 @@ for (const provider of PROVIDERS) {
   }
 }
 
-function sigHeader(provider: TestProvider): string {
-  return {
-    github: "x-hub-signature-256",
-    gitlab: "x-gitlab-token",
-    gitea: "x-gitea-signature",
-    forgejo: "x-forgejo-signature",
-    gogs: "x-gogs-signature",
-  }[provider];
-}
-
 Deno.test("GitHub's ping answers 200 and syncs nothing", async () => {
   const { syncer, receiver } = await makeReceiver();
   const answer = await deliver(receiver, "github", JSON.stringify(githubPing()), {
