@@ -267,10 +267,10 @@ Deno.test("retries stop at the deadline and say so; the poller carries on", asyn
   assertEquals((await deliver(receiver, "gitea", push("gitea"))).status, 202);
   await receiver.settled();
   const took = performance.now() - started;
-  assert(took >= 140 && took < 1000, `retried for ${took} ms`);
+  assert(took >= 140 && took < 3000, `retried for ${took} ms`);
   const last = receiver.status().lastPush!;
   assertEquals(last.state, "timed-out");
-  assert(last.attempts >= 3 && last.attempts <= 8, `${last.attempts} attempts`);
+  assert(last.attempts >= 2 && last.attempts <= 8, `${last.attempts} attempts`);
   assertStringIncludes(last.error ?? "", OLD);
 });
 
