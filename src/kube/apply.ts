@@ -77,7 +77,7 @@ export async function resolveObject(
     generatedName: (prefix: string) => string;
   },
 ): Promise<ResolvedObject> {
-  const resource = await withRetries(() => discover(kube, object), options);
+  const resource = await withRetries(() => discover(kube, object, options.deadline), options);
   const metadata = object.metadata ??= {};
   if (resource.namespaced) metadata.namespace ??= options.namespace;
   else delete metadata.namespace;
@@ -181,10 +181,14 @@ async function callWithStatus(
   return { status: response.status, body: JSON.parse(response.text) as KubeObject };
 }
 
-async function discover(kube: KubeConnection, object: KubeObject): Promise<ResourceInfo> {
+async function discover(
+  kube: KubeConnection,
+  object: KubeObject,
+  deadline: AbortSignal,
+): Promise<ResourceInfo> {
   let resource: ResourceInfo | undefined;
   try {
-    resource = await kube.resource(object.apiVersion, object.kind);
+    resource = await kube.resource(object.apiVersion, object.kind, deadline);
   } catch (error) {
     if (error instanceof KubeApiError && error.status === 404) {
       throw new KubeApiError(`the API server does not serve ${object.apiVersion}`, 404, "NotFound");

@@ -52,7 +52,11 @@ export interface KubeConnection {
   /** Requests waiting for a turn (back-pressure). */
   readonly queued: number;
   /** Discovery: how `kind` of `apiVersion` is served, or undefined when the server lacks it. */
-  resource(apiVersion: string, kind: string): Promise<ResourceInfo | undefined>;
+  resource(
+    apiVersion: string,
+    kind: string,
+    signal?: AbortSignal,
+  ): Promise<ResourceInfo | undefined>;
   close(): void;
 }
 
@@ -132,7 +136,7 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
       });
       return { status: response.status, headers: response.headers, text: await response.text() };
     }, init.signal);
-  const discovery = new Discovery((path) => request("GET", path));
+  const discovery = new Discovery((path, signal) => request("GET", path, { signal }));
 
   return {
     server,
@@ -142,8 +146,8 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
       return limiter.queued;
     },
     request,
-    resource(apiVersion, kind) {
-      return discovery.resource(apiVersion, kind);
+    resource(apiVersion, kind, signal) {
+      return discovery.resource(apiVersion, kind, signal);
     },
     close() {
       client?.close();

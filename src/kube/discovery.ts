@@ -8,7 +8,7 @@
 import type { KubeResponse, ResourceInfo } from "./connection.ts";
 import { statusError } from "./errors.ts";
 
-type Fetch = (path: string) => Promise<KubeResponse>;
+type Fetch = (path: string, signal?: AbortSignal) => Promise<KubeResponse>;
 
 interface Entry {
   at: number;
@@ -27,14 +27,21 @@ export class Discovery {
     this.#refreshMs = options.refreshMs ?? 5_000;
   }
 
-  /** How `kind` of `apiVersion` is served, or undefined when the server has no such kind. */
-  async resource(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
+  /**
+   * How `kind` of `apiVersion` is served, or undefined when the server has no such kind.
+   * `signal` (the publish's deadline) ends the wait, and a lookup this call starts.
+   */
+  async resource(
+    apiVersion: string,
+    kind: string,
+    signal?: AbortSignal,
+  ): Promise<ResourceInfo | undefined> {
     let entry = this.#cache.get(apiVersion);
     if (entry) {
-      const found = (await entry.resources).get(kind);
+      const found = (await untilAborted(entry.resources, signal)).get(kind);
       if (found || performance.now() - entry.at < this.#refreshMs) return found;
     }
-    entry = { at: performance.now(), resources: this.#load(apiVersion) };
+    entry = { at: performance.now(), resources: this.#load(apiVersion, signal) };
     this.#cache.set(apiVersion, entry);
     try {
       return (await entry.resources).get(kind);
@@ -44,9 +51,9 @@ export class Discovery {
     }
   }
 
-  async #load(apiVersion: string): Promise<Map<string, ResourceInfo>> {
+  async #load(apiVersion: string, signal?: AbortSignal): Promise<Map<string, ResourceInfo>> {
     const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-    const response = await this.#fetch(path);
+    const response = await this.#fetch(path, signal);
     if (response.status !== 200) throw statusError(response);
     const list = JSON.parse(response.text) as {
       resources?: { name: string; kind: string; namespaced: boolean }[];
@@ -58,4 +65,15 @@ export class Discovery {
     }
     return byKind;
   }
+}
+
+/** `promise`, or the abort reason once `signal` aborts (the promise itself runs on). */
+function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
 }
