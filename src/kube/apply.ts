@@ -142,9 +142,16 @@ export async function applyObject(
       }),
     options,
   );
+  const [ownerKey, ownerValue] = options.ownerLabel;
   const outcome: ApplyOutcome = status === 201
     ? "created"
-    : before && before.metadata?.resourceVersion === body.metadata?.resourceVersion
+    : before
+    ? before.metadata?.resourceVersion === body.metadata?.resourceVersion
+      ? "unchanged"
+      : "configured"
+    // Missing when looked for, there when applied: an earlier attempt of this same request,
+    // still running (a client that gave up and retried), created it with the same content.
+    : options.checkExisting && body.metadata?.labels?.[ownerKey] === ownerValue
     ? "unchanged"
     : "configured";
   return {
