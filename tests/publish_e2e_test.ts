@@ -207,9 +207,9 @@ Deno.test("publish applies the topic's objects and reports each", async (t) => {
       assertEquals(ready.body.revision, await stack.repo.head());
       const topics = await router.call("/topics");
       assertEquals(topics.body.topics, [
-        { name: "echo", manifests: ["echo.yaml"] },
-        { name: "convert", manifests: ["multi.yaml"] },
-        { name: "web", manifests: ["web.yaml"] },
+        { name: "echo", manifests: ["echo.yaml"], usable: true },
+        { name: "convert", manifests: ["multi.yaml"], usable: true },
+        { name: "web", manifests: ["web.yaml"], usable: true },
       ]);
       const status = await router.call("/status");
       assertEquals(status.body.revision, await stack.repo.head());
