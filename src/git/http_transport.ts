@@ -7,6 +7,7 @@
  */
 
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git";
+import { concatBytes } from "../lib/bytes.ts";
 
 /** Options for {@linkcode gitHttpTransport}. */
 export interface GitHttpTransportOptions {
@@ -63,18 +64,9 @@ export function gitHttpTransport(options: GitHttpTransportOptions = {}): GitHttp
 
 async function collect(body: AsyncIterableIterator<Uint8Array> | Iterable<Uint8Array>) {
   const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    chunks.push(chunk);
-    length += chunk.length;
-  }
-  const all = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return all;
+  for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(chunk);
+  // Chunks from isomorphic-git are plain ArrayBuffer views, which fetch accepts as a body.
+  return concatBytes(chunks) as Uint8Array<ArrayBuffer>;
 }
 
 async function* counted(

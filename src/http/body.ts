@@ -4,6 +4,7 @@
  * @module
  */
 
+import { concatBytes } from "../lib/bytes.ts";
 import { HttpError } from "./json.ts";
 
 /** Reads the whole body, or throws 413 as soon as it passes `maxBytes`. */
@@ -31,14 +32,7 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0];
-  const body = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return concatBytes(chunks);
 }
 
 /** The media type of a Content-Type header, lowercased, without parameters; "" when absent. */
