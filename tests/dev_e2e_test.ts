@@ -13,7 +13,7 @@ Deno.test("deno task dev serves the examples as a dry run with no configuration"
   const router = await RouterProcess.start({}, { task: "dev" });
   try {
     await router.waitFor(async () => (await router.call("/readyz")).status === 200);
-    const { status, body } = await router.call("/publish/collect", {
+    const { status, body } = await router.call("/publish/timeToCollect", {
       method: "POST",
       body: JSON.stringify({ source: "greenhouse" }),
       headers: { "content-type": "application/json" },
@@ -46,7 +46,7 @@ Deno.test("an edit on disk is served without a restart", async () => {
   const router = await RouterProcess.start({}, { task: "dev", args: [dir] });
   try {
     await router.waitFor(async () => (await router.call("/readyz")).status === 200);
-    const before = await router.call("/publish/convert", { method: "POST", body: "a,b" });
+    const before = await router.call("/publish/timeToConvert", { method: "POST", body: "a,b" });
     assertEquals(before.body.objects[0].object.spec.backoffLimit, 2);
     const text = await Deno.readTextFile(`${dir}/convert.yaml`);
     await Deno.writeTextFile(
@@ -54,7 +54,7 @@ Deno.test("an edit on disk is served without a restart", async () => {
       text.replace("backoffLimit: 2", "backoffLimit: 5"),
     );
     await router.waitFor(async () => {
-      const after = await router.call("/publish/convert", { method: "POST", body: "a,b" });
+      const after = await router.call("/publish/timeToConvert", { method: "POST", body: "a,b" });
       return after.body.objects?.[0]?.object.spec.backoffLimit === 5;
     });
     // A broken edit is reported and the last good version keeps serving.
@@ -62,7 +62,7 @@ Deno.test("an edit on disk is served without a restart", async () => {
     await router.waitFor(async () =>
       (await router.call("/status")).body.lastSync?.outcome === "failed"
     );
-    const still = await router.call("/publish/convert", { method: "POST", body: "a,b" });
+    const still = await router.call("/publish/timeToConvert", { method: "POST", body: "a,b" });
     assertEquals(still.body.objects[0].object.spec.backoffLimit, 5);
   } finally {
     await router.stop();
