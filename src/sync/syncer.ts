@@ -66,6 +66,8 @@ export class Syncer {
   #running: Promise<SyncResult> | undefined;
   #next: Promise<SyncResult> | undefined;
   #failedRevision: { revision: string; error: IndexBuildError } | undefined;
+  /** Why the source could not be asked, when the revision came from the cache instead. */
+  #headError: Error | undefined;
   #status: SyncStatus = {
     revision: null,
     indexBuiltAt: null,
@@ -173,6 +175,10 @@ export class Syncer {
           throw error;
         }
       }
+      // Serving from the cache is a way through an outage, not a good sync: say so, retry soon.
+      const headError = this.#headError;
+      this.#headError = undefined;
+      if (headError) throw headError;
       this.#succeeded(result, time, performance.now() - started);
       return result;
     } catch (error) {
@@ -186,6 +192,7 @@ export class Syncer {
    * back to the revision served before a restart, so a warm cache serves through a Git outage.
    */
   async #head(): Promise<string> {
+    this.#headError = undefined;
     try {
       return await this.#source.head();
     } catch (error) {
@@ -195,6 +202,7 @@ export class Syncer {
         revision: fallback,
         error: (error as Error).message,
       });
+      this.#headError = error as Error;
       return fallback;
     }
   }
@@ -225,6 +233,11 @@ export class Syncer {
   }
 
   #failed(error: Error, revision: string | undefined, time: string, durationMs: number) {
+    if (this.#index) {
+      this.#status.revision = this.#index.revision;
+      this.#status.indexBuiltAt = this.#index.builtAt.toISOString();
+      this.#status.topics = this.#index.topics.size;
+    }
     this.#status.lastSync = {
       time,
       outcome: "failed",
