@@ -6,14 +6,24 @@
  */
 
 import { startRouter } from "./src/app.ts";
-import { readSettings, SettingsError } from "./src/config/settings.ts";
+import {
+  checkDataDir,
+  ENV_NAMES,
+  readEnv,
+  readSettings,
+  SettingsError,
+} from "./src/config/settings.ts";
 import { KubeConfigError } from "./src/kube/connection.ts";
 
 if (import.meta.main) {
   try {
     const dev = Deno.args.indexOf("--dev");
     const sourceDir = dev === -1 ? undefined : (Deno.args[dev + 1] ?? "examples");
-    const router = await startRouter(readSettings(Deno.env.toObject(), { sourceDir }));
+    // Only the variables it uses, so the process runs with --allow-env=<those names>.
+    const env = readEnv(ENV_NAMES);
+    const settings = readSettings(env, { sourceDir });
+    checkDataDir(settings);
+    const router = await startRouter(settings, { env });
     let stopping = false;
     const stop = async () => {
       if (stopping) return;

@@ -67,6 +67,82 @@ export class SettingsError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Every environment variable the router reads, and no other. `main.ts` reads exactly these
+ * ({@linkcode readEnv}), the start command grants exactly these (`--allow-env=…` in deno.json
+ * and the Dockerfile), and `deploy/` sets or documents them; `tests/permissions_test.ts` and
+ * `tests/deploy_test.ts` keep the four in step. A new setting goes in all four.
+ */
+export const ENV_NAMES: readonly string[] = [
+  // readSettings
+  "GIT_URL",
+  "GIT_USER_NAME",
+  "GIT_PERSONAL_TOKEN",
+  "GIT_BRANCH",
+  "CONFIG_PATH",
+  "GIT_POLL_INTERVAL",
+  "GIT_TIMEOUT",
+  "NAMESPACE",
+  "PORT",
+  "DATA_DIR",
+  "KUBECONFIG",
+  "SERVICE_ACCOUNT_PREFIX",
+  "MAX_BODY_BYTES",
+  "LOG_LEVEL",
+  "WEBHOOK_SECRET",
+  "WEBHOOK_MAX_BYTES",
+  "PUBLISH_TOKEN",
+  "DENIED_KINDS",
+  "ALLOWED_NAMESPACES",
+  "ALLOWED_CLUSTER_KINDS",
+  "MAX_QUERY_PARAMS",
+  "MAX_QUERY_VALUE_BYTES",
+  "MAX_MANIFESTS_PER_TOPIC",
+  "MAX_OBJECTS_PER_PUBLISH",
+  "PUBLISH_TIMEOUT",
+  "KUBE_TIMEOUT",
+  "KUBE_MAX_INFLIGHT",
+  "KUBE_MAX_QUEUE",
+  "SHUTDOWN_GRACE",
+  "GITFAAS_APPLY",
+  // the Kubernetes login (src/kube/connection.ts, client-node's loadFromCluster)
+  "HOME",
+  "KUBERNETES_SERVICE_HOST",
+  "KUBERNETES_SERVICE_PORT",
+];
+
+/**
+ * Reads the named variables from the process environment. Unlike `Deno.env.toObject()`, this
+ * works when the process may read only these names (`--allow-env=NAME,…`). A name the process
+ * may not read stops it with one line saying so, instead of reading as unset.
+ */
+export function readEnv(names: readonly string[]): Env {
+  const env: Env = {};
+  for (const name of names) {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      throw new SettingsError(
+        `${name} may not be read: add it to --allow-env in the start command (deno.json, Dockerfile)`,
+      );
+    }
+    env[name] = Deno.env.get(name);
+  }
+  return env;
+}
+
+/**
+ * Stops at start when the process may not write DATA_DIR (a folder outside the start command's
+ * `--allow-write`), instead of failing every sync afterwards.
+ */
+export function checkDataDir(settings: Pick<Settings, "dataDir">): void {
+  const dir = settings.dataDir;
+  if (dir === undefined) return;
+  if (Deno.permissions.querySync({ name: "write", path: dir }).state !== "granted") {
+    throw new SettingsError(
+      `DATA_DIR must be a folder the process may write (--allow-write in the start command), got "${dir}"`,
+    );
+  }
+}
+
 /** Options for {@linkcode readSettings}. */
 export interface ReadOptions {
   /** Development: serve this folder (GIT_URL is then not needed). */
