@@ -164,12 +164,14 @@ export class Syncer {
         revision = files.revision;
         try {
           const index = await buildTopicIndex(files, { ...this.#options, previous: this.#index });
-          this.#index = index;
-          this.#failedRevision = undefined;
-          result = { revision, changed: true };
+          // Recorded before it goes live, so that nothing awaits between the index going live
+          // and /status (and the metrics) saying so.
           await this.#source.remember?.(revision).catch((error) =>
             this.#logger.warn("cannot record the serving revision", { error: String(error) })
           );
+          this.#index = index;
+          this.#failedRevision = undefined;
+          result = { revision, changed: true };
         } catch (error) {
           if (error instanceof IndexBuildError) this.#failedRevision = { revision, error };
           throw error;
