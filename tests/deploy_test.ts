@@ -1,0 +1,427 @@
+/**
+ * `deploy/`, the kustomize base, against the router it installs: it renders with the real
+ * kubectl and applies cleanly to the API simulator; the Deployment sets exactly the variables
+ * the router reads, probes the router's own port and paths, and runs the image as its
+ * unprivileged user; and the Role allows every API call a running router makes, and no more.
+ * The tests that need kubectl are skipped, saying so, where it is missing.
+ */
+
+import { assert, assertEquals, assertMatch } from "./support/assert.ts";
+import {
+  configEnv,
+  deployFile,
+  kubectl,
+  kustomization,
+  type Manifest,
+  onPath,
+  permissionFlags,
+  readDockerfile,
+  renderBase,
+  ROOT,
+  startCommand,
+} from "./support/deploy_files.ts";
+import { configJson, ECHO_JOB } from "./support/fixtures.ts";
+import { GitServer } from "./support/git_server.ts";
+import { KubeSim, type SimRequest } from "./support/kube_sim.ts";
+import { RouterProcess } from "./support/router_process.ts";
+import { ENV_NAMES, readSettings } from "../src/config/settings.ts";
+
+const hasKubectl = onPath("kubectl") !== undefined;
+if (!hasKubectl) {
+  console.warn("kubectl is not on PATH: skipping the tests that render and apply deploy/");
+}
+
+/** Variables the router reads that an install must not set, and why. */
+const NOT_SET_IN_A_CLUSTER: Record<string, string> = {
+  KUBECONFIG: "the pod logs in with its service account",
+  SERVICE_ACCOUNT_PREFIX: "for tests and sandboxes only",
+  GITFAAS_APPLY: "development mode only (deno task dev)",
+  HOME: "set by the container runtime",
+  KUBERNETES_SERVICE_HOST: "set by the kubelet",
+  KUBERNETES_SERVICE_PORT: "set by the kubelet",
+};
+
+/** The secrets the Deployment reads from gitfaas-secrets, and whether each may be missing. */
+const SECRETS: Record<string, boolean> = {
+  GIT_PERSONAL_TOKEN: false,
+  WEBHOOK_SECRET: true,
+  PUBLISH_TOKEN: true,
+};
+
+async function routerContainer(): Promise<{ deployment: Manifest; container: Manifest }> {
+  const [deployment] = await deployFile("deployment.yaml");
+  return { deployment, container: deployment.spec.template.spec.containers[0] };
+}
+
+/** A folder for kubectl's HOME and cache, removed afterwards. */
+async function withHome<T>(run: (home: string) => Promise<T>): Promise<T> {
+  const home = await Deno.makeTempDir({ prefix: "gitfaas-kubectl-" });
+  try {
+    return await run(home);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "kubectl kustomize deploy/ renders an install in the gitfaas namespace",
+  ignore: !hasKubectl,
+  fn: () =>
+    withHome(async (home) => {
+      const objects = await renderBase(home);
+      const kinds = objects.map((o) => o.kind).sort();
+      assertEquals(kinds, [
+        "ConfigMap",
+        "Deployment",
+        "Namespace",
+        "Role",
+        "RoleBinding",
+        "Service",
+        "ServiceAccount",
+      ]);
+      const byKind = Object.fromEntries(objects.map((o) => [o.kind, o]));
+      assertEquals(byKind.Namespace.metadata.name, "gitfaas");
+      for (const object of objects.filter((o) => o.kind !== "Namespace")) {
+        assertEquals(object.metadata.namespace, "gitfaas", `${object.kind} namespace`);
+      }
+      // No credentials in the base: the Secret is created by hand (secret.example.yaml).
+      assertEquals(objects.some((o) => o.kind === "Secret"), false);
+      const configMap = byKind.ConfigMap.metadata.name;
+      assertMatch(configMap, /^gitfaas-config-[a-z0-9]+$/);
+      const container = byKind.Deployment.spec.template.spec.containers[0];
+      assertEquals(container.envFrom, [{ configMapRef: { name: configMap } }]);
+      assertEquals(byKind.RoleBinding.subjects, [
+        { kind: "ServiceAccount", name: "gitfaas", namespace: "gitfaas" },
+      ]);
+      assertEquals(byKind.RoleBinding.roleRef.name, byKind.Role.metadata.name);
+    }),
+});
+
+Deno.test({
+  name: "the base and the example Secret apply cleanly to the API simulator with kubectl",
+  ignore: !hasKubectl,
+  fn: () =>
+    withHome(async (home) => {
+      const sim = await KubeSim.start();
+      try {
+        await sim.writeKubeconfig(`${home}/kubeconfig`);
+        const run = async (...args: string[]) => {
+          const result = await kubectl(
+            [`--kubeconfig=${home}/kubeconfig`, `--cache-dir=${home}/cache`, ...args],
+            home,
+          );
+          assertEquals(result.code, 0, `kubectl ${args.join(" ")}:\n${result.stderr}`);
+          return result.stdout;
+        };
+        // The install command, twice (an upgrade with nothing new), then server-side.
+        const first = await run("apply", "-k", "deploy/");
+        assertMatch(first, /namespace\/gitfaas created/);
+        assertMatch(first, /deployment\.apps\/gitfaas created/);
+        await run("apply", "-k", "deploy/");
+        await run("apply", "--server-side", "-k", "deploy/");
+        await run("apply", "-f", "deploy/secret.example.yaml");
+        const failed = sim.requests.filter((r) => r.status >= 400 && r.status !== 404);
+        assertEquals(failed.map((r) => `${r.method} ${r.path} ${r.status}`), []);
+
+        for (const object of await renderBase(home)) {
+          const stored = sim.getObject(
+            object.apiVersion,
+            object.kind,
+            object.metadata.namespace,
+            object.metadata.name,
+          );
+          assert(stored, `${object.kind} ${object.metadata.name} is in the cluster`);
+          if (object.kind === "Deployment") {
+            assertEquals(stored.spec.template.spec, {
+              ...stored.spec.template.spec,
+              ...object.spec.template.spec,
+            });
+          }
+        }
+        const secret = sim.getObject("v1", "Secret", "gitfaas", "gitfaas-secrets")!;
+        assertEquals(Object.keys(secret.data).sort(), Object.keys(SECRETS).sort());
+      } finally {
+        await sim.close();
+      }
+    }),
+});
+
+Deno.test("the Deployment sets exactly the variables the router reads", async () => {
+  const { container } = await routerContainer();
+  const config = await configEnv();
+  const fromEnv: string[] = container.env.map((e: Manifest) => e.name);
+  const fromConfig = [...config.set.keys(), ...config.optional];
+  const named = [...fromEnv, ...fromConfig];
+
+  assertEquals(new Set(named).size, named.length, "each variable in one place only");
+  assertEquals(
+    named.filter((n) => !ENV_NAMES.includes(n)),
+    [],
+    "set, but the router never reads it",
+  );
+  assertEquals(
+    named.filter((n) => n in NOT_SET_IN_A_CLUSTER),
+    [],
+    "set, but must not be in a cluster",
+  );
+  assertEquals(
+    ENV_NAMES.filter((n) => !named.includes(n) && !(n in NOT_SET_IN_A_CLUSTER)),
+    [],
+    "read by the router but missing from deploy/: add it to config.env (commented out when " +
+      "the default suits a cluster), to deployment.yaml, or to NOT_SET_IN_A_CLUSTER here",
+  );
+  assert(config.set.get("GIT_URL"), "config.env sets GIT_URL, the one required setting");
+  readSettings(Object.fromEntries(config.set)); // every value set there is valid
+
+  // Secrets come from gitfaas-secrets, each under its own name; only the Git token is required.
+  const secretRefs = Object.fromEntries(
+    container.env.filter((e: Manifest) => e.valueFrom).map((e: Manifest) => {
+      const ref = e.valueFrom.secretKeyRef;
+      assertEquals(ref.name, "gitfaas-secrets", e.name);
+      assertEquals(ref.key, e.name);
+      return [e.name, ref.optional ?? false];
+    }),
+  );
+  assertEquals(secretRefs, SECRETS);
+  const [example] = await deployFile("secret.example.yaml");
+  assertEquals([example.kind, example.metadata.name], ["Secret", "gitfaas-secrets"]);
+  assertEquals(Object.keys(example.stringData).sort(), Object.keys(SECRETS).sort());
+  assertEquals((await kustomization()).resources.includes("secret.example.yaml"), false);
+
+  assertEquals(container.envFrom, [{ configMapRef: { name: "gitfaas-config" } }]);
+  assertEquals((await kustomization()).configMapGenerator, [
+    { name: "gitfaas-config", envs: ["config.env"] },
+  ]);
+});
+
+Deno.test("the pod probes the router's port and paths and runs the image as built", async () => {
+  const { deployment, container } = await routerContainer();
+  const pod = deployment.spec.template.spec;
+  const env = Object.fromEntries(container.env.map((e: Manifest) => [e.name, e.value]));
+  const dockerfile = await readDockerfile();
+
+  // Port: the router's default, the container's, the image's and the Service's.
+  const port = readSettings({ GIT_URL: "https://git.example.com/p.git" }).port;
+  assertEquals(port, 5000);
+  assertEquals(env.PORT, String(port));
+  assertEquals(container.ports, [{ name: "http", containerPort: port }]);
+  assertEquals(dockerfile.expose, [String(port)]);
+  const [service] = await deployFile("service.yaml");
+  assertEquals(service.spec.ports, [{ name: "http", port, targetPort: "http" }]);
+  assertEquals(service.spec.selector, deployment.spec.selector.matchLabels);
+  assertEquals(pod.metadata, undefined);
+  assertEquals(deployment.spec.template.metadata.labels, deployment.spec.selector.matchLabels);
+  assertEquals(container.livenessProbe.httpGet, { path: "/healthz", port: "http" });
+  assertEquals(container.readinessProbe.httpGet, { path: "/readyz", port: "http" });
+
+  // DATA_DIR: the image's, an emptyDir mounted there, and inside what the command may write.
+  assertEquals(env.DATA_DIR, dockerfile.env.DATA_DIR);
+  const mount = container.volumeMounts.find((m: Manifest) => m.mountPath === env.DATA_DIR);
+  assert(mount, "a volume is mounted at DATA_DIR");
+  const volume = pod.volumes.find((v: Manifest) => v.name === mount.name);
+  assert(volume.emptyDir, "DATA_DIR is an emptyDir");
+  const writable = String(permissionFlags(await startCommand()).get("--allow-write")).split(",");
+  assert(writable.includes(env.DATA_DIR));
+
+  // The image: this version's tag, its own command (with its Deno permissions), its user.
+  const { version } = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+  assertEquals(container.image, `ghcr.io/gitfaas/gitfaas:${version}`);
+  assertEquals([container.command, container.args], [undefined, undefined]);
+  assertEquals(dockerfile.user, "1993:1993");
+  assertEquals(pod.securityContext, {
+    runAsNonRoot: true,
+    runAsUser: 1993,
+    runAsGroup: 1993,
+    fsGroup: 1993,
+    seccompProfile: { type: "RuntimeDefault" },
+  });
+  assertEquals(container.securityContext, {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    privileged: false,
+    capabilities: { drop: ["ALL"] },
+  });
+  for (const kind of ["requests", "limits"]) {
+    assert(container.resources[kind].cpu && container.resources[kind].memory, kind);
+  }
+
+  // The in-cluster login: the service account's token, and no kubeconfig anywhere.
+  const [account] = await deployFile("serviceaccount.yaml");
+  const [binding] = await deployFile("rolebinding.yaml");
+  assertEquals(pod.serviceAccountName, account.metadata.name);
+  assertEquals(binding.subjects, [{ kind: "ServiceAccount", name: account.metadata.name }]);
+  assertEquals(pod.automountServiceAccountToken, true);
+  assertEquals(pod.volumes.filter((v: Manifest) => !v.emptyDir), []);
+  assertEquals(pod.enableServiceLinks, false);
+});
+
+Deno.test("the image is built from the pinned Deno and holds every module the router loads", async () => {
+  const dockerfile = await readDockerfile();
+  const ci = await Deno.readTextFile(new URL(".ci/run", ROOT));
+  const pinned = ci.match(/deno@(\d+\.\d+\.\d+)/)?.[1];
+  assert(pinned, ".ci/run pins a Deno version");
+  assertEquals(dockerfile.from, `denoland/deno:debian-${pinned}`);
+  assertEquals(dockerfile.workdir, "/app");
+
+  const sources = dockerfile.copySources.map((s) => s.replace(/\/$/, ""));
+  assertEquals(sources, ["deno.json", "deno.lock", "main.ts", "src"]);
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "main.ts"],
+    cwd: ROOT,
+    stdout: "piped",
+  }).output();
+  const modules: { specifier: string }[] = JSON.parse(new TextDecoder().decode(info.stdout))
+    .modules;
+  const local = modules.map((m) => m.specifier).filter((s) => s.startsWith("file:"))
+    .map((s) => s.slice(ROOT.href.length));
+  assert(local.length > 10, "the router's own modules");
+  assertEquals(local.filter((p) => p !== "main.ts" && !p.startsWith("src/")), []);
+
+  // .dockerignore lets in exactly what the Dockerfile copies.
+  const ignore = (await Deno.readTextFile(new URL(".dockerignore", ROOT))).split("\n")
+    .map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  assertEquals(ignore, ["*", ...sources.map((s) => `!${s}`)]);
+});
+
+/** The API group of a request path: `/api/v1/…` is the core group "". */
+function groupOf(path: string): string {
+  const parts = path.split("/");
+  return parts[1] === "api" ? "" : parts[2];
+}
+
+/**
+ * Non-resource URLs that the default ClusterRoles system:discovery and
+ * system:public-info-viewer allow every authenticated user (GET only).
+ */
+const DISCOVERY_URLS = [
+  "/api",
+  "/api/*",
+  "/apis",
+  "/apis/*",
+  "/healthz",
+  "/livez",
+  "/readyz",
+  "/version",
+  "/version/",
+  "/openapi",
+  "/openapi/*",
+];
+
+/** Why RBAC would refuse `request` with these Role rules in `namespace`; undefined: allowed. */
+function refusal(rules: Manifest[], namespace: string, request: SimRequest): string | undefined {
+  if (request.resource === "") {
+    const allowed = request.method === "GET" &&
+      DISCOVERY_URLS.some((url) =>
+        url.endsWith("*") ? request.path.startsWith(url.slice(0, -1)) : request.path === url
+      );
+    return allowed ? undefined : "a non-resource URL outside discovery";
+  }
+  if (request.namespace !== namespace) return `outside the Role's namespace ${namespace}`;
+  // An apply that creates the object needs create as well as patch, as the API server checks.
+  const verbs = request.verb === "patch" && request.status === 201
+    ? ["patch", "create"]
+    : [request.verb];
+  const group = groupOf(request.path);
+  const missing = verbs.filter((verb) =>
+    !rules.some((rule) =>
+      rule.apiGroups.includes(group) && rule.resources.includes(request.resource) &&
+      rule.verbs.includes(verb)
+    )
+  );
+  return missing.length ? `no rule grants ${missing.join(", ")}` : undefined;
+}
+
+const GENERATED_JOB = `apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: batch-
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: batch
+          image: busybox
+          args: ["{{MESSAGE}}"]
+`;
+
+Deno.test("the Role allows every API call the router makes, and grants nothing unused", async () => {
+  const [role] = await deployFile("role.yaml");
+  const namespace = (await kustomization()).namespace;
+  const rules: Manifest[] = role.rules;
+  for (const rule of rules) {
+    for (const list of [rule.apiGroups, rule.resources, rule.verbs]) {
+      assertEquals(list.includes("*"), false, "no wildcards");
+    }
+  }
+  assertEquals(rules.map((r) => [r.apiGroups, r.resources]), [[["batch"], ["jobs"]]]);
+
+  const git = await GitServer.start();
+  await git.createRepo("pipelines", {
+    files: {
+      "config.json": configJson({ echo: ["echo.yaml"], batch: ["batch.yaml"] }),
+      "echo.yaml": ECHO_JOB,
+      "batch.yaml": GENERATED_JOB,
+    },
+  });
+  const kube = await KubeSim.start({ tls: true, namespaces: ["default", namespace] });
+  const dir = await Deno.makeTempDir({ prefix: "gitfaas-rbac-" });
+  let router: RouterProcess | undefined;
+  try {
+    // The pod's environment: deploy/'s settings, pointed at the test servers.
+    const { container } = await routerContainer();
+    const literal = container.env.filter((e: Manifest) => e.value !== undefined)
+      .map((e: Manifest) => [e.name, e.value]);
+    const prefix = `${dir}/root`;
+    router = await RouterProcess.start({
+      ...Object.fromEntries((await configEnv()).set),
+      ...Object.fromEntries(literal),
+      ...await kube.writeServiceAccount(prefix, namespace),
+      SERVICE_ACCOUNT_PREFIX: prefix,
+      GIT_URL: git.repoUrl("pipelines"),
+      GIT_USER_NAME: git.user,
+      GIT_PERSONAL_TOKEN: git.token,
+      DATA_DIR: `${dir}/data`,
+      PORT: "0",
+    });
+    const running = router;
+    assertEquals((await running.call("/healthz")).status, 200);
+    await running.waitFor(async () => (await running.call("/readyz")).status === 200);
+
+    // Each topic twice with one Idempotency-Key (the retry reads back what the first made),
+    // and once as a dry run.
+    for (const topic of ["echo", "batch"]) {
+      for (
+        const path of [`/publish/${topic}`, `/publish/${topic}`, `/publish/${topic}?dryRun=true`]
+      ) {
+        const { status, body } = await running.call(path, {
+          method: "POST",
+          body: "hello",
+          headers: { "idempotency-key": `rbac-${topic}` },
+        });
+        assertEquals(status, 202, `${path}: ${JSON.stringify(body)}`);
+      }
+    }
+    assertEquals(kube.objects({ kind: "Job", namespace }).length >= 2, true);
+
+    const requests = kube.requests.filter((r) => r.status !== 0);
+    assert(requests.length > 0);
+    const refused = requests.flatMap((r) => {
+      const why = refusal(rules, namespace, r);
+      return why ? [`${r.method} ${r.path} (${r.verb} ${r.resource}): ${why}`] : [];
+    });
+    assertEquals(refused, [], "calls the Role would refuse");
+    const used = new Set(
+      requests.filter((r) => r.resource === "jobs").flatMap((r) =>
+        r.verb === "patch" && r.status === 201 ? ["patch", "create"] : [r.verb]
+      ),
+    );
+    const unused = rules[0].verbs.filter((verb: string) => !used.has(verb));
+    assertEquals(unused, [], "granted, but the router never needs it: remove it from role.yaml");
+  } finally {
+    await router?.stop();
+    await kube.close();
+    await git.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
