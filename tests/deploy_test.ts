@@ -277,6 +277,23 @@ Deno.test("the image is built from the pinned Deno and holds every module the ro
   assert(local.length > 10, "the router's own modules");
   assertEquals(local.filter((p) => p !== "main.ts" && !p.startsWith("src/")), []);
 
+  // The build's `deno install --frozen` passes: deno.lock matches deno.json (run on copies).
+  const build = await Deno.makeTempDir({ prefix: "gitfaas-build-" });
+  try {
+    for (const file of ["deno.json", "deno.lock"]) {
+      await Deno.copyFile(new URL(file, ROOT), `${build}/${file}`);
+    }
+    const install = await new Deno.Command(Deno.execPath(), {
+      args: ["install", "--frozen"],
+      cwd: build,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(install.code, 0, new TextDecoder().decode(install.stderr));
+  } finally {
+    await Deno.remove(build, { recursive: true });
+  }
+
   // .dockerignore lets in exactly what the Dockerfile copies.
   const ignore = (await Deno.readTextFile(new URL(".dockerignore", ROOT))).split("\n")
     .map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
