@@ -3,6 +3,7 @@
  * happen.
  */
 
+import { sign } from "@octokit/webhooks-methods";
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
 import { startStack } from "./support/fixtures.ts";
 
@@ -29,8 +30,9 @@ async function scrape(url: string): Promise<Samples> {
   return parseExposition(await response.text());
 }
 
-Deno.test("metrics count publishes, objects, syncs and retries", async () => {
-  const stack = await startStack();
+Deno.test("metrics count publishes, objects, syncs, retries and webhook deliveries", async () => {
+  const secret = "metrics-webhook-secret";
+  const stack = await startStack({ env: { WEBHOOK_SECRET: secret } });
   const { router, kube, repo } = stack;
   try {
     const before = await scrape(router.url);
@@ -45,6 +47,18 @@ Deno.test("metrics count publishes, objects, syncs and retries", async () => {
     kube.inject({ status: 503, times: 1, match: (r) => r.method === "PATCH" });
     assertEquals((await router.call("/publish/echo", { method: "POST", body: "x" })).status, 202);
     await router.call("/refresh");
+    const ping = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
+    const delivered = await router.call("/webhook/git", {
+      method: "POST",
+      body: ping,
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "ping",
+        "x-github-delivery": crypto.randomUUID(),
+        "x-hub-signature-256": await sign(secret, ping),
+      },
+    });
+    assertEquals(delivered.status, 200, JSON.stringify(delivered.body));
 
     const after = await scrape(router.url);
     assertEquals(after.get('gitfaas_publishes_total{topic="echo",status="202"}'), 4);
@@ -54,6 +68,10 @@ Deno.test("metrics count publishes, objects, syncs and retries", async () => {
     assertEquals(after.get('gitfaas_apply_duration_seconds_count{kind="Job"}'), 4);
     assertEquals(after.get('gitfaas_kube_retries_total{reason="ServiceUnavailable"}'), 1);
     assertEquals(after.get('gitfaas_syncs_total{outcome="unchanged"}'), 1);
+    assertEquals(
+      after.get('gitfaas_webhook_deliveries_total{provider="github",outcome="ping"}'),
+      1,
+    );
     assert((after.get("process_resident_memory_bytes") ?? 0) > 0);
   } finally {
     await stack.close();
