@@ -1,0 +1,381 @@
+/**
+ * Turns benchmark results into Markdown tables and the list of targets met or missed.
+ * @module
+ */
+
+import type { MicroResult } from "./deno_bench.ts";
+import type { FootprintResult, RssProbe } from "../footprint.ts";
+import type { PublishCell, PublishResults } from "../publish.ts";
+import type { SyncResult } from "../sync.ts";
+import type { TransportRow } from "../transport.ts";
+
+/** Everything one `run.ts` run measured. */
+export interface Results {
+  date: string;
+  command: string;
+  machine: Record<string, string | number>;
+  quick: boolean;
+  seconds?: number;
+  publish?: PublishResults;
+  sync?: SyncResult[];
+  footprint?: { starts: FootprintResult[]; probes: RssProbe[] };
+  micro?: MicroResult[];
+  webhook?: MicroResult[];
+  transport?: TransportRow[];
+  errors: Record<string, string>;
+}
+
+/** One target and how it went. */
+export interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+const f = (value: number, digits = 1) =>
+  Number.isFinite(value)
+    ? value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 })
+    : "–";
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
+  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function cell(
+  cells: PublishCell[],
+  target: PublishCell["target"],
+  topic: string,
+  latencyMs: number,
+  concurrency: number,
+  large = false,
+): PublishCell | undefined {
+  return cells.find((c) =>
+    c.target === target && c.topic === topic && c.latencyMs === latencyMs &&
+    c.concurrency === concurrency && isLarge(c) === large
+  );
+}
+
+/** Whether a cell published the larger message (bench/publish.ts LARGE_BODY). */
+function isLarge(c: PublishCell): boolean {
+  return c.bodyBytes > 1000;
+}
+
+/** Router-added latency: the router's percentile minus the one-hop proxy's, same cell. */
+export function addedLatency(
+  cells: PublishCell[],
+  topic: string,
+  latencyMs: number,
+  concurrency: number,
+): { p50: number; p99: number } | undefined {
+  const router = cell(cells, "router", topic, latencyMs, concurrency);
+  const proxy = cell(cells, "floor-proxy", topic, latencyMs, concurrency);
+  if (!router || !proxy) return undefined;
+  return { p50: router.p50Ms - proxy.p50Ms, p99: router.p99Ms - proxy.p99Ms };
+}
+
+/** The publish tables, one per topic. */
+export function publishTables(results: PublishResults): string {
+  const { cells } = results;
+  const latencies = [...new Set(cells.map((c) => c.latencyMs))];
+  const concurrencies = [...new Set(cells.map((c) => c.concurrency))];
+  const out: string[] = [];
+  for (const topic of ["job", "three"]) {
+    const rows: (string | number)[][] = [];
+    for (const latencyMs of latencies) {
+      for (const c of concurrencies) {
+        const bare = cell(cells, "floor-bare", "job", 0, c);
+        const proxy = cell(cells, "floor-proxy", topic, latencyMs, c);
+        const router = cell(cells, "router", topic, latencyMs, c);
+        const kubectl = cell(cells, "upstream", topic, latencyMs, c);
+        const added = addedLatency(cells, topic, latencyMs, c);
+        rows.push([
+          `${latencyMs} ms`,
+          c,
+          latencyMs === 0 && bare ? f(bare.perSecond, 0) : "",
+          proxy ? `${f(proxy.perSecond, 0)} (${f(proxy.p50Ms, 2)} / ${f(proxy.p99Ms, 2)})` : "–",
+          router
+            ? `**${f(router.perSecond, 0)}** (${f(router.p50Ms, 2)} / ${f(router.p99Ms, 2)})`
+            : "–",
+          router && proxy ? `${f((100 * router.perSecond) / proxy.perSecond, 0)} %` : "–",
+          kubectl
+            ? `${f(kubectl.perSecond, 1)} (${f(kubectl.p50Ms, 0)} / ${f(kubectl.p99Ms, 0)})`
+            : "–",
+          router && kubectl ? `${f(router.perSecond / kubectl.perSecond, 0)}×` : "–",
+          added ? `${f(added.p50, 2)} / ${f(added.p99, 2)}` : "–",
+          router ? router.errors : "–",
+        ]);
+      }
+    }
+    const hops = topic === "job" ? "one-hop" : "three-hop";
+    out.push(
+      `**Topic \`${topic}\`** (${topic === "job" ? "one Job" : "a ConfigMap and two Jobs"})\n\n` +
+        table([
+          "sim latency",
+          "callers",
+          "bare 202 /s",
+          `${hops} proxy /s (p50 / p99 ms)`,
+          "router /s (p50 / p99 ms)",
+          "router ÷ proxy",
+          "kubectl /s (p50 / p99 ms)",
+          "router ÷ kubectl",
+          "router-added p50 / p99 ms",
+          "router errors",
+        ], rows),
+    );
+  }
+  return out.join("\n\n");
+}
+
+/** Router and one-hop proxy publishing the larger message. */
+export function largeTable(results: PublishResults): string {
+  const rows = [1, 16].flatMap((c) => {
+    const proxy = cell(results.cells, "floor-proxy", "job", 0, c, true);
+    const router = cell(results.cells, "router", "job", 0, c, true);
+    if (!proxy || !router) return [];
+    return [[
+      c,
+      `${f(proxy.perSecond, 0)} (${f(proxy.p50Ms, 2)} / ${f(proxy.p99Ms, 2)})`,
+      `**${f(router.perSecond, 0)}** (${f(router.p50Ms, 2)} / ${f(router.p99Ms, 2)})`,
+      `${f((100 * router.perSecond) / proxy.perSecond, 0)} %`,
+    ]];
+  });
+  return table(
+    ["callers", "one-hop proxy /s (p50 / p99 ms)", "router /s (p50 / p99 ms)", "router ÷ proxy"],
+    rows,
+  );
+}
+
+/** Median time of one API request by body size, per client and server. */
+export function transportTable(rows: TransportRow[]): string {
+  const sizes = Object.keys(rows[0]?.medianMs ?? {});
+  return table(
+    ["client", "server", ...sizes.map((b) => `${f(Number(b), 0)} B body, ms`)],
+    rows.map((r) => [r.client, r.server, ...sizes.map((b) => f(r.medianMs[b], 1))]),
+  );
+}
+
+/** CPU per request of each process, by target. */
+export function cpuTable(results: PublishResults): string {
+  const rows = results.cells.filter((c) => c.latencyMs === 0 && !isLarge(c)).map((c) => [
+    c.target,
+    c.topic,
+    c.concurrency,
+    f(c.cpuMsPerRequest.server, 3),
+    f(c.cpuMsPerRequest.sim, 3),
+    f(c.cpuMsPerRequest.loadGenerator, 3),
+    Object.entries(c.simRequests).map(([verb, n]) => `${verb} ${n}`).join(", "),
+  ]);
+  return table([
+    "target",
+    "topic",
+    "callers",
+    "server CPU ms/request",
+    "simulator CPU ms/request",
+    "load generator CPU ms/request",
+    "API requests seen",
+  ], rows);
+}
+
+/** The sync table. */
+export function syncTable(sync: SyncResult[]): string {
+  return table(
+    [
+      "manifests",
+      "first sync (fetch + build) ms",
+      "peak RSS MB",
+      "build from cache ms (again, same process)",
+      "peak RSS MB",
+      "no-change poll: requests, bytes, median / max ms",
+    ],
+    sync.map((s) => {
+      const cold = s.cold as Record<string, number> & { poll: Record<string, number> };
+      const warm = s.warm as Record<string, number>;
+      return [
+        f(s.manifests, 0),
+        f(cold.firstSyncMs, 0),
+        f(cold.peakRssMB),
+        `**${f(warm.buildMs, 0)}** (${f(warm.rebuildMs, 0)})`,
+        `**${f(warm.peakRssMB)}**`,
+        `${cold.poll.requests}, ${f(cold.poll.bytes, 0)} B, ${f(cold.poll.medianMs, 1)} / ${
+          f(cold.poll.maxMs, 1)
+        }`,
+      ];
+    }),
+  );
+}
+
+/** The footprint tables. */
+export function footprintTables(footprint: NonNullable<Results["footprint"]>): string {
+  const starts = table(
+    [
+      "repository",
+      "empty DATA_DIR: ready ms",
+      "warm DATA_DIR: listening ms",
+      "warm DATA_DIR: ready ms (median)",
+      "idle RSS MB (warm)",
+      "peak RSS MB (warm)",
+    ],
+    footprint.starts.map((s) => [
+      `${s.repo} (${f(s.manifests, 0)} manifests)`,
+      f(s.cold.readyMs, 0),
+      f(s.warm[0].listeningMs, 0),
+      `**${f(s.warmMedianReadyMs, 0)}**`,
+      `**${f(s.warm[0].idleRssMB)}**`,
+      f(s.warm[0].peakRssMB),
+    ]),
+  );
+  const probes = table(
+    ["idle Deno process", "RSS MB", "JS heap used MB"],
+    footprint.probes.map((p) => [p.label, f(p.rssMB), f(p.heapUsedMB)]),
+  );
+  return `${starts}\n\n${probes}`;
+}
+
+/** A table of `Deno.bench` results. */
+export function microTable(micro: MicroResult[]): string {
+  return table(
+    ["benchmark", "iterations", "avg ms", "min ms", "p99 ms", "max ms"],
+    micro.map((m) => [m.name, m.n, f(m.avgMs, 3), f(m.minMs, 3), f(m.p99Ms, 3), f(m.maxMs, 3)]),
+  );
+}
+
+/** Each target of issue #8 with what was measured. */
+export function verdicts(results: Results): Verdict[] {
+  const out: Verdict[] = [];
+  const cells = results.publish?.cells ?? [];
+  if (cells.length) {
+    const ratios = cells.filter((c) => c.target === "router" && c.topic === "job" && !isLarge(c))
+      .map((c) => {
+        const proxy = cell(cells, "floor-proxy", "job", c.latencyMs, c.concurrency)!;
+        return { c, ratio: c.perSecond / proxy.perSecond };
+      });
+    const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+    out.push({
+      target: "publish throughput ≥ 70 % of the one-hop proxy (one-Job topic, every cell)",
+      measured: ratios.map((r) => `${f(100 * r.ratio, 0)} %`).join(", ") +
+        ` (lowest: ${r0(worst.c)})`,
+      met: worst.ratio >= 0.7,
+    });
+    const vsKubectl = [0, 5].flatMap((latencyMs) => {
+      const router = cell(cells, "router", "job", latencyMs, 16);
+      const kubectl = cell(cells, "upstream", "job", latencyMs, 16);
+      return router && kubectl ? [router.perSecond / kubectl.perSecond] : [];
+    });
+    out.push({
+      target: "≥ 100× kubectl-per-manifest at 16 callers (one-Job topic)",
+      measured: vsKubectl.length
+        ? vsKubectl.map((x) => `${f(x, 0)}×`).join(" (0 ms), ") + " (5 ms)"
+        : "not measured (no kubectl)",
+      met: vsKubectl.length ? Math.min(...vsKubectl) >= 100 : null,
+    });
+    const added = [0, 5].flatMap((l) => {
+      const a = addedLatency(cells, "job", l, 16);
+      return a ? [{ l, ...a }] : [];
+    });
+    out.push({
+      target: "router-added latency at 16 callers: p50 < 1 ms, p99 < 5 ms",
+      measured: added.map((a) => `p50 ${f(a.p50, 2)} ms, p99 ${f(a.p99, 2)} ms (sim +${a.l} ms)`)
+        .join("; "),
+      met: added.every((a) => a.p50 < 1 && a.p99 < 5),
+    });
+  }
+  const big = results.sync?.find((s) => s.manifests === 10_000);
+  if (big) {
+    const warm = big.warm as Record<string, number>;
+    out.push({
+      target: "index build of 10,000 manifests < 2 s, peak RSS < 200 MB",
+      measured: `${f(warm.buildMs, 0)} ms, peak RSS ${f(warm.peakRssMB)} MB (build from cache, ` +
+        `own process); first sync ${f((big.cold as Record<string, number>).firstSyncMs, 0)} ms`,
+      met: warm.buildMs < 2000 && warm.peakRssMB < 200,
+    });
+  }
+  if (results.sync?.length) {
+    const polls = results.sync.map((s) => (s.cold as { poll: Record<string, number> }).poll);
+    out.push({
+      target: "no-change poll: one request, < 10 ms",
+      measured: `${Math.max(...polls.map((p) => p.requests))} request, median ` +
+        polls.map((p) => `${f(p.medianMs, 1)}`).join(" / ") + " ms (10 / 1,000 / 10,000 " +
+        `manifests), max ${f(Math.max(...polls.map((p) => p.maxMs)), 1)} ms`,
+      met: polls.every((p) => p.requests === 1 && p.medianMs < 10),
+    });
+  }
+  const webhook = results.webhook?.find((w) => /\b1000 manifests/.test(w.name));
+  out.push({
+    target: "push → publishable < 300 ms at 1,000 manifests (webhook_bench.ts)",
+    measured: webhook
+      ? `${f(webhook.avgMs, 0)} ms mean (${f(webhook.minMs, 0)}–${f(webhook.maxMs, 0)})`
+      : "not measured",
+    met: webhook ? webhook.avgMs < 300 : null,
+  });
+  const small = results.footprint?.starts.find((s) => s.repo === "publish");
+  if (small) {
+    out.push({
+      target: "idle RSS < 100 MB",
+      measured: `${f(small.warm[0].idleRssMB)} MB (bare Deno ${
+        f(results.footprint!.probes[0].rssMB)
+      } MB; with client-node imported ${f(results.footprint!.probes[1].rssMB)} MB)`,
+      met: small.warm[0].idleRssMB < 100,
+    });
+    out.push({
+      target: "ready < 1 s after start with a warm DATA_DIR",
+      measured: results.footprint!.starts.map((s) =>
+        `${f(s.warmMedianReadyMs, 0)} ms (${f(s.manifests, 0)} manifests)`
+      ).join(", "),
+      met: small.warmMedianReadyMs < 1000,
+    });
+  }
+  return out;
+}
+
+function r0(c: PublishCell): string {
+  return `${c.concurrency} callers, sim +${c.latencyMs} ms`;
+}
+
+/** The targets as a table. */
+export function verdictTable(list: Verdict[]): string {
+  return table(
+    ["target", "measured", "verdict"],
+    list.map((v) => [v.target, v.measured, v.met === null ? "–" : v.met ? "met" : "**missed**"]),
+  );
+}
+
+/** The whole report. */
+export function markdown(results: Results): string {
+  const parts = [
+    `Machine: ${
+      Object.entries(results.machine).map(([k, v]) => `${k} ${v}`).join(", ")
+    }. Date: ${results.date}. Command: \`${results.command}\`${
+      results.seconds ? ` (${f(results.seconds, 0)} s)` : ""
+    }.`,
+    "### Targets\n\n" + verdictTable(verdicts(results)),
+  ];
+  if (results.publish) {
+    parts.push(
+      "### Publish\n\n" + publishTables(results.publish),
+      `### A larger message (${
+        results.publish.cells.find(isLarge)?.bodyBytes ?? "–"
+      } B body; the Job sent is about 2.9 KB), simulator answering at once\n\n` +
+        largeTable(results.publish),
+      "### CPU per request (simulator answering at once)\n\n" + cpuTable(results.publish),
+    );
+  }
+  if (results.transport?.length) {
+    parts.push(
+      "### One API request by body size (bench/transport.ts)\n\n" +
+        transportTable(results.transport),
+    );
+  }
+  if (results.sync) parts.push("### Sync\n\n" + syncTable(results.sync));
+  if (results.footprint) parts.push("### Footprint\n\n" + footprintTables(results.footprint));
+  if (results.micro?.length) {
+    parts.push("### In-process micro benchmarks\n\n" + microTable(results.micro));
+  }
+  if (results.webhook?.length) {
+    parts.push("### Webhook (bench/webhook_bench.ts)\n\n" + microTable(results.webhook));
+  }
+  for (const [section, error] of Object.entries(results.errors)) {
+    parts.push(`### ${section}: failed\n\n\`\`\`\n${error}\n\`\`\``);
+  }
+  return parts.join("\n\n") + "\n";
+}

@@ -1,0 +1,96 @@
+/**
+ * One index build in a process of its own, so its peak memory (`VmHWM`) is the build's alone.
+ *
+ * - `cold <dir>`: an empty cache: the first sync through the real `Syncer` and `GitSource`
+ *   (ask the branch tip, fetch, build the index), then polls when nothing changed.
+ * - `warm <dir>`: the cache of a `cold` run: build the index of the remembered commit from the
+ *   cached objects (what a restart with a warm DATA_DIR does after its one request), then build
+ *   again in the same process.
+ *
+ * Reads GIT_URL, GIT_USER_NAME, GIT_PERSONAL_TOKEN; prints one JSON line and exits.
+ * Run: `deno run -A bench/sync_child.ts cold|warm <dir>`.
+ * @module
+ */
+
+import { GitSource } from "../src/git/git_source.ts";
+import { DEFAULT_DENIED_KINDS, parseKindList, type Policy } from "../src/policy/policy.ts";
+import { Syncer } from "../src/sync/syncer.ts";
+import { buildTopicIndex } from "../src/topics/topic_index.ts";
+import { reply } from "./lib/child.ts";
+import { memoryOf } from "./lib/proc.ts";
+import { median, round } from "./lib/stats.ts";
+
+const [mode, dir] = Deno.args;
+const POLLS = 20;
+const policy: Policy = {
+  deniedKinds: parseKindList(DEFAULT_DENIED_KINDS),
+  allowedClusterKinds: [],
+  allowedNamespaces: new Set(["default"]),
+};
+const options = { configPath: "config.json", policy };
+const before = memoryOf();
+const source = new GitSource({
+  url: Deno.env.get("GIT_URL")!,
+  branch: "main",
+  user: Deno.env.get("GIT_USER_NAME"),
+  token: Deno.env.get("GIT_PERSONAL_TOKEN"),
+  dir,
+});
+
+if (mode === "cold") {
+  const syncer = new Syncer(source, options);
+  let t0 = performance.now();
+  const first = await syncer.sync();
+  const firstSyncMs = performance.now() - t0;
+  const afterSync = memoryOf();
+  const firstStats = { ...source.stats };
+  const polls: { ms: number; requests: number; bytes: number }[] = [];
+  for (let i = 0; i < POLLS; i++) {
+    const { requests, bytesReceived } = source.stats;
+    t0 = performance.now();
+    const result = await syncer.sync();
+    const ms = performance.now() - t0;
+    if (result.changed) throw new Error("a poll found a change where there was none");
+    polls.push({
+      ms,
+      requests: source.stats.requests - requests,
+      bytes: source.stats.bytesReceived - bytesReceived,
+    });
+  }
+  reply({
+    mode,
+    revision: first.revision,
+    topics: syncer.index?.topics.size,
+    firstSyncMs: round(firstSyncMs),
+    firstSyncRequests: firstStats.requests,
+    firstSyncBytes: firstStats.bytesReceived,
+    rssBeforeMB: before.rssMB,
+    peakRssMB: afterSync.peakRssMB,
+    poll: {
+      count: POLLS,
+      requests: Math.max(...polls.map((p) => p.requests)),
+      bytes: Math.max(...polls.map((p) => p.bytes)),
+      medianMs: round(median(polls.map((p) => p.ms)), 2),
+      maxMs: round(Math.max(...polls.map((p) => p.ms)), 2),
+    },
+  });
+} else if (mode === "warm") {
+  const commit = await source.remembered();
+  if (!commit) throw new Error(`no remembered commit in ${dir}`);
+  let t0 = performance.now();
+  const index = await buildTopicIndex(source.files(commit), options);
+  const buildMs = performance.now() - t0;
+  const afterBuild = memoryOf();
+  t0 = performance.now();
+  await buildTopicIndex(source.files(commit), options);
+  const rebuildMs = performance.now() - t0;
+  reply({
+    mode,
+    topics: index.topics.size,
+    buildMs: round(buildMs),
+    rebuildMs: round(rebuildMs),
+    rssBeforeMB: before.rssMB,
+    peakRssMB: afterBuild.peakRssMB,
+    peakRssAfterRebuildMB: memoryOf().peakRssMB,
+  });
+} else throw new Error(`usage: sync_child.ts cold|warm <dir>, got ${mode}`);

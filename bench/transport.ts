@@ -1,0 +1,96 @@
+/**
+ * Why the router talks HTTP/1.1 to the API server, and why the simulator sits behind its own
+ * TLS front: one `fetch` at a time (server-side apply of a ConfigMap whose body has the given
+ * size), median of 7, for
+ *
+ * - `fetch, HTTP/2 allowed` → the simulator's TLS front (TCP_NODELAY, ALPN h2): Deno's fetch
+ *   keeps Nagle on and writes HEADERS and DATA frames separately, so bodies over ~1 KB wait
+ *   for the server's delayed ACK (~40 ms);
+ * - `fetch, HTTP/1.1` → the same front: head and body go out in one write;
+ * - `fetch, HTTP/1.1` → `KubeSim`'s own TLS listener (`Deno.serve`), which leaves Nagle on for
+ *   its answers, so answers over ~800 bytes wait too.
+ * @module
+ */
+
+import { KubeSim } from "../tests/support/kube_sim.ts";
+import type { BenchContext } from "./lib/context.ts";
+import { median, round } from "./lib/stats.ts";
+
+export const BODY_BYTES = [500, 1_500, 4_000, 16_000];
+
+/** Median ms per request, by body size, for one client and server. */
+export interface TransportRow {
+  client: string;
+  server: string;
+  medianMs: Record<string, number>;
+}
+
+/** Runs the comparison. */
+export async function runTransportBench(context: BenchContext): Promise<TransportRow[]> {
+  const front = context.sim.ready;
+  const ownTls = await KubeSim.start({ tls: true });
+  try {
+    const setups = [
+      {
+        client: "fetch, HTTP/2 allowed",
+        server: "TLS front (TCP_NODELAY)",
+        http2: true,
+        sim: front,
+      },
+      { client: "fetch, HTTP/1.1", server: "TLS front (TCP_NODELAY)", http2: false, sim: front },
+      {
+        client: "fetch, HTTP/1.1",
+        server: "KubeSim's own TLS (Deno.serve)",
+        http2: false,
+        sim: { url: ownTls.url, token: ownTls.token, ca: ownTls.caPem! },
+      },
+    ];
+    const rows: TransportRow[] = [];
+    for (const setup of setups) {
+      const ca = "caFile" in setup.sim
+        ? await Deno.readTextFile(String(setup.sim.caFile))
+        : String((setup.sim as { ca: string }).ca);
+      const client = Deno.createHttpClient({ caCerts: [ca], http2: setup.http2 });
+      const medianMs: Record<string, number> = {};
+      try {
+        for (const bytes of BODY_BYTES) {
+          const times: number[] = [];
+          for (let i = 0; i < 7; i++) {
+            const name = `transport-${setup.http2 ? 2 : 1}-${bytes}-${i}-${rows.length}`;
+            const body = JSON.stringify({
+              apiVersion: "v1",
+              kind: "ConfigMap",
+              metadata: { name },
+              data: { value: "x".repeat(bytes - 90) },
+            });
+            const t0 = performance.now();
+            const response = await fetch(
+              `${setup.sim.url}/api/v1/namespaces/default/configmaps/${name}` +
+                "?fieldManager=bench&force=true",
+              {
+                method: "PATCH",
+                headers: {
+                  authorization: `Bearer ${setup.sim.token}`,
+                  "content-type": "application/apply-patch+yaml",
+                },
+                body,
+                client,
+              },
+            );
+            await response.text();
+            if (response.status !== 201) throw new Error(`apply answered ${response.status}`);
+            times.push(performance.now() - t0);
+          }
+          medianMs[bytes] = round(median(times), 2);
+        }
+      } finally {
+        client.close();
+      }
+      rows.push({ client: setup.client, server: setup.server, medianMs });
+      context.progress(`transport ${setup.client} → ${setup.server}: ${JSON.stringify(medianMs)}`);
+    }
+    return rows;
+  } finally {
+    await ownTls.close();
+  }
+}
