@@ -103,9 +103,16 @@ interface RenderContext {
 
 type Token = [string, string, number, number, ...unknown[]];
 
+/**
+ * A mustache writer of our own whose cache is emptied after each parse: the default writer keeps
+ * every template text it has parsed, with its tokens, for the life of the process (about 15 KB
+ * per manifest, never freed: 150 MB after one build of 10,000 manifests).
+ */
+const mustache = new Mustache.Writer();
+
 function parseMustache(source: string): Token[] {
   try {
-    return Mustache.parse(source) as unknown as Token[];
+    return mustache.parse(source) as Token[];
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const at = /at (\d+)/.exec(message);
@@ -113,6 +120,8 @@ function parseMustache(source: string): Token[] {
       `mustache: ${message.split("\n")[0]}`,
       at ? lineAt(source, Number(at[1])) : undefined,
     );
+  } finally {
+    mustache.clearCache();
   }
 }
 
