@@ -6,9 +6,41 @@
  * @module
  */
 
-import fs from "node:fs";
+import nodeFs from "node:fs";
 import git from "isomorphic-git";
 import { type GitHttpTransport, gitHttpTransport } from "./http_transport.ts";
+
+/**
+ * node:fs as isomorphic-git is given it. isomorphic-git wraps the fs again on every call and
+ * first probes it with `readFile()` and no path; Deno's node:fs answers that with a Node
+ * TypeError that is costly to build (a fifth of an index build's time). This fs answers the
+ * probe at once and is node:fs.promises otherwise.
+ */
+const fs = (() => {
+  const p = nodeFs.promises;
+  const probe = Promise.reject(new TypeError("readFile needs a path"));
+  probe.catch(() => undefined);
+  type ReadFile = typeof p.readFile;
+  const readFile =
+    ((path?: Parameters<ReadFile>[0], options?: Parameters<ReadFile>[1]) =>
+      path === undefined ? probe : p.readFile(path, options)) as ReadFile;
+  const { writeFile, mkdir, rmdir, unlink, stat, lstat, readdir, readlink, symlink, rm } = p;
+  return {
+    promises: {
+      readFile,
+      writeFile,
+      mkdir,
+      rmdir,
+      unlink,
+      stat,
+      lstat,
+      readdir,
+      readlink,
+      symlink,
+      rm,
+    },
+  };
+})();
 
 /** Why a Git operation failed, for `/status` and for choosing an HTTP status. */
 export type GitErrorKind = "unreachable" | "auth" | "not-found" | "timeout" | "protocol";
