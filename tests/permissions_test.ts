@@ -252,10 +252,30 @@ attempt("sys: the home folder", () => os.homedir());
 console.log(JSON.stringify(results));
 `;
 
+/**
+ * A folder this test process may write but the start command may not: the checkout itself
+ * when it lies outside the allowed folders, else /var/tmp or the home folder (a CI checkout
+ * may well sit under /tmp, which the start command may write).
+ */
+async function outsideWritable(): Promise<string> {
+  const root = ROOT.pathname.replace(/\/+$/, "");
+  const candidates = [root, "/var/tmp", Deno.env.get("HOME") ?? "/root"];
+  for (const candidate of candidates) {
+    const allowed = ALLOWED_WRITES.some((a) => candidate === a || candidate.startsWith(`${a}/`));
+    if (allowed) continue;
+    try {
+      if ((await Deno.stat(candidate)).isDirectory) return candidate;
+    } catch {
+      // not there: try the next
+    }
+  }
+  throw new Error("no folder outside the start command's writable folders to probe with");
+}
+
 Deno.test("what the start command withholds is refused: real attempts", async () => {
   const argv = (await readDockerfile()).cmd!;
   const dir = await Deno.makeTempDir({ prefix: "gitfaas-probe-" });
-  const outside = new URL(".permission-probe", ROOT).pathname;
+  const outside = `${await outsideWritable()}/.gitfaas-permission-probe-${crypto.randomUUID()}`;
   try {
     await Deno.writeTextFile(`${dir}/probe.js`, PROBE);
     await Deno.mkdir(`${dir}/data`);
@@ -305,7 +325,7 @@ Deno.test("what the start command withholds is refused: real attempts", async ()
 
 Deno.test("a DATA_DIR the command may not write stops the router at start with one line", async () => {
   const argv = (await readDockerfile()).cmd!;
-  const outside = new URL(".data/permission-probe", ROOT).pathname;
+  const outside = `${await outsideWritable()}/.gitfaas-data-probe-${crypto.randomUUID()}`;
   await withCluster(async (env) => {
     const router = new Started(argv, { ...env, DATA_DIR: outside });
     const status = await router.stop(null);
