@@ -287,6 +287,11 @@ function renderNode(node: TemplateNode, context: RenderContext): unknown {
 }
 
 const MAYBE_TYPED = /^(?:[-+.0-9~]|null$|Null$|NULL$|true$|True$|TRUE$|false$|False$|FALSE$)/;
+/**
+ * A YAML 1.2 core-schema decimal integer short enough that `Number` reads it exactly as the YAML
+ * parser does: the common case (`replicas: {{n}}`) skips a parser run on every publish.
+ */
+const SHORT_DECIMAL = /^[-+]?[0-9]{1,15}$/;
 
 /**
  * Types a plain scalar's text the way YAML would had it been written in the template
@@ -296,6 +301,7 @@ const MAYBE_TYPED = /^(?:[-+.0-9~]|null$|Null$|NULL$|true$|True$|TRUE$|false$|Fa
 function typePlainScalar(text: string): unknown {
   if (text === "") return null;
   if (!MAYBE_TYPED.test(text) || /[\n#:{}[\],&*!|>'"%@`]/.test(text)) return text;
+  if (SHORT_DECIMAL.test(text)) return Number(text);
   try {
     const typed = parseYaml(text);
     return typed === null || typeof typed === "number" || typeof typed === "boolean" ? typed : text;
