@@ -23,7 +23,7 @@ const fs = (() => {
   type ReadFile = typeof p.readFile;
   const readFile =
     ((path?: Parameters<ReadFile>[0], options?: Parameters<ReadFile>[1]) =>
-      path === undefined ? probe : p.readFile(path, options)) as ReadFile;
+      path === undefined ? probe : p.readFile(path, options ?? null)) as ReadFile;
   const { writeFile, mkdir, rmdir, unlink, stat, lstat, readdir, readlink, symlink, rm } = p;
   return {
     promises: {
