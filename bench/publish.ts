@@ -20,6 +20,11 @@ export interface PublishCell extends LoadResult {
   /** `job` (one manifest) or `three`; the proxy makes as many API requests. */
   topic: "job" | "three";
   latencyMs: number;
+  /**
+   * `closed`: callers send back to back; `paced`: at PACED_PER_SECOND over all callers, below
+   * saturation; `large-message`: closed, with LARGE_BODY as the message.
+   */
+  variant: "closed" | "paced" | "large-message";
   /** Size of the published message (the request body). */
   bodyBytes: number;
   /** API requests the simulator saw during the cell, by verb (warm-up included). */
@@ -39,6 +44,8 @@ export interface PublishResults {
 }
 
 export const CONCURRENCY = [1, 16, 64];
+/** Publishes per second of the paced cells: well below what the router and the floor reach. */
+export const PACED_PER_SECOND = 400;
 /** A 1.5 KB message (its base64 makes the Job about 2.9 KB). */
 export const LARGE_BODY = JSON.stringify({ source: "bench", records: "r".repeat(1_450) });
 export const LATENCIES = [0, 5];
@@ -89,8 +96,9 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
     concurrency: number,
     url: string,
     bounds: typeof fast | typeof slow,
-    body = PUBLISH.body,
+    variant: PublishCell["variant"] = "closed",
   ) => {
+    const body = variant === "large-message" ? LARGE_BODY : PUBLISH.body;
     await sim.command("stats"); // clear the request log
     const cpu = () => [cpuMsOf(pids[target]), cpuMsOf(sim.pid), cpuMsOf()];
     const cpuBefore = cpu();
@@ -100,6 +108,7 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
       headers: PUBLISH.headers,
       concurrency,
       ...bounds,
+      ...(variant === "paced" ? { ratePerSecond: PACED_PER_SECOND } : {}),
     });
     const [server, simCpu, loadGenerator] = cpu().map((ms, i) =>
       Math.round((1000 * (ms - cpuBefore[i])) / Math.max(1, total(result.statuses))) / 1000
@@ -109,13 +118,14 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
       target,
       topic,
       latencyMs,
+      variant,
       bodyBytes: body.length,
       ...result,
       simRequests: stats.byVerb as Record<string, number>,
       cpuMsPerRequest: { server, sim: simCpu, loadGenerator },
     });
     context.progress(
-      `publish ${target}/${topic} latency ${latencyMs} ms, ${concurrency} callers: ` +
+      `publish ${target}/${topic} ${variant}, latency ${latencyMs} ms, ${concurrency} callers: ` +
         `${result.perSecond}/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
         `CPU ms/request: server ${server}, sim ${simCpu}, load ${loadGenerator}` +
         (result.errors ? `, ${result.errors} errors (${result.firstError})` : ""),
@@ -177,12 +187,27 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
         }
       }
     }
+    const routerJob = `${router.url}/publish/job${PUBLISH.query}`;
+    // Paced below saturation: the latency the router adds when CPU is not the bottleneck.
+    for (const latencyMs of LATENCIES) {
+      await sim.command(`latency ${latencyMs}`);
+      await measure(
+        "floor-proxy",
+        "job",
+        latencyMs,
+        16,
+        `${base(proxy.ready.port)}/`,
+        fast,
+        "paced",
+      );
+      await measure("router", "job", latencyMs, 16, routerJob, fast, "paced");
+    }
     // A larger message: the Job sent to the API server grows past 1 KB (see transport.ts).
     await sim.command("latency 0");
     for (const c of [1, 16]) {
-      const url = `${router.url}/publish/job${PUBLISH.query}`;
-      await measure("floor-proxy", "job", 0, c, `${base(proxy.ready.port)}/`, fast, LARGE_BODY);
-      await measure("router", "job", 0, c, url, fast, LARGE_BODY);
+      const proxyUrl = `${base(proxy.ready.port)}/`;
+      await measure("floor-proxy", "job", 0, c, proxyUrl, fast, "large-message");
+      await measure("router", "job", 0, c, routerJob, fast, "large-message");
     }
     const pid = findChild("main.ts");
     return {

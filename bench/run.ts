@@ -78,6 +78,7 @@ try {
 }
 
 results.seconds = Math.round(elapsed());
+results.machine.loadAverageAtEnd = Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 await Deno.writeTextFile(out, JSON.stringify(results, null, 2) + "\n");
 const report = markdown(results);
 if (flags.markdown) await Deno.writeTextFile(flags.markdown, report);
@@ -99,6 +100,6 @@ async function machine(): Promise<Record<string, string | number>> {
     memoryGiB: Math.round((kb / 2 ** 20) * 10) / 10,
     kernel: Deno.osRelease(),
     deno: Deno.version.deno,
-    loadAverage: Deno.loadavg().map((x) => x.toFixed(2)).join(" "),
+    loadAverageAtStart: Deno.loadavg().map((x) => x.toFixed(2)).join(" "),
   };
 }

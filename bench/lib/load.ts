@@ -1,6 +1,7 @@
 /**
  * A closed-loop load generator: `concurrency` callers, each sending its next request as soon as
- * the previous one is answered, over kept-alive connections. Every run is bounded twice, by
+ * the previous one is answered (or, paced, at its turn on a fixed schedule), over kept-alive
+ * connections. Every run is bounded twice, by
  * time and by request count, and stops by itself.
  * @module
  */
@@ -25,6 +26,11 @@ export interface LoadOptions {
   graceMs?: number;
   /** The status a request must get to count (default 202). */
   expectStatus?: number;
+  /**
+   * Paced: requests start on a schedule of this many per second over all callers (a caller
+   * whose turn comes while its previous request runs starts late); unpaced when absent.
+   */
+  ratePerSecond?: number;
 }
 
 /** What a load run measured. */
@@ -59,7 +65,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const caller = async () => {
     while (performance.now() < stopAt && issued < options.maxRequests && !abort.signal.aborted) {
-      issued++;
+      const turn = issued++;
+      if (options.ratePerSecond) {
+        const wait = started + (1000 * turn) / options.ratePerSecond - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       const t0 = performance.now();
       let status = 0;
       let text = "";
