@@ -8,6 +8,7 @@
  */
 
 import { RouterProcess } from "../tests/support/router_process.ts";
+import { onPath } from "../tests/support/on_path.ts";
 import { BenchChild } from "./lib/child.ts";
 import { type BenchContext, routerEnv } from "./lib/context.ts";
 import { type LoadResult, runLoad } from "./lib/load.ts";
@@ -222,16 +223,4 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
 
 function total(counts: Record<string, number>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
-}
-
-/** The full path of `name` on PATH, if any. */
-export function onPath(name: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (dir && Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // Not in this directory.
-    }
-  }
-  return undefined;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { configJson, ECHO_JOB } from "../tests/support/fixtures.ts";
+import { manyManifests } from "../tests/support/fixtures.ts";
 import { BenchChild } from "./lib/child.ts";
 import type { BenchContext } from "./lib/context.ts";
 
@@ -18,19 +18,6 @@ export interface SyncResult {
   setupSeconds: number;
   cold: Record<string, unknown>;
   warm: Record<string, unknown>;
-}
-
-/** Files of a repository with `size` manifests, one topic per manifest. */
-export function manyManifests(size: number): Record<string, string> {
-  const files: Record<string, string> = {};
-  const topics: Record<string, string[]> = {};
-  for (let i = 0; i < size; i++) {
-    const path = `jobs/${Math.floor(i / 100)}/job-${i}.yaml`;
-    files[path] = ECHO_JOB.replace("echo-{{RANDOM}}", `job-${i}-{{RANDOM}}`);
-    topics[`t${i}`] = [path];
-  }
-  files["config.json"] = configJson(topics);
-  return files;
 }
 
 /** Makes (once) the repository `sync-<size>` and returns its name. */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { configJson, ECHO_JOB } from "../tests/support/fixtures.ts";
+import { configJson, ECHO_JOB, manyManifests } from "../tests/support/fixtures.ts";
 import { GitServer, type TestRepo } from "../tests/support/git_server.ts";
 import { KubeSim } from "../tests/support/kube_sim.ts";
 import { RouterProcess } from "../tests/support/router_process.ts";
@@ -35,14 +35,11 @@ const work = await Deno.makeTempDir({ prefix: "gitfaas-bench-" });
 await kube.writeKubeconfig(`${work}/kubeconfig`);
 
 async function setUp(size: number): Promise<Setup> {
-  const files: Record<string, string> = {};
-  const topics: Record<string, string[]> = {};
-  for (let i = 0; i < size; i++) {
-    const path = `jobs/${Math.floor(i / 100)}/job-${i}.yaml`;
-    files[path] = ECHO_JOB.replace("echo-{{RANDOM}}", `job-${i}-{{RANDOM}}`);
-    topics[`t${i}`] = [path];
-  }
-  files["config.json"] = configJson(topics);
+  const files = manyManifests(size);
+  const topics: Record<string, string[]> = Object.fromEntries(
+    (JSON.parse(files["config.json"]).topics as { name: string; configs: string[] }[])
+      .map((t) => [t.name, t.configs]),
+  );
   const repo = await git.createRepo(`pipelines-${size}`, { files });
   const router = await RouterProcess.start({
     GIT_URL: git.repoUrl(`pipelines-${size}`),

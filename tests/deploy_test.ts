@@ -7,13 +7,13 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./support/assert.ts";
+import { onPath } from "./support/on_path.ts";
 import {
   configEnv,
   deployFile,
   kubectl,
   kustomization,
   type Manifest,
-  onPath,
   permissionFlags,
   readDockerfile,
   renderBase,

@@ -7,18 +7,8 @@
  */
 
 import nodeAssert from "node:assert/strict";
+import { onPath } from "./support/on_path.ts";
 import { KubeSim } from "./support/kube_sim.ts";
-
-function onPath(name: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (dir && Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // Not in this directory.
-    }
-  }
-  return undefined;
-}
 
 const kubectlPath = onPath("kubectl");
 if (!kubectlPath) console.warn("kubectl is not on PATH: skipping the kubectl fidelity tests");

@@ -5,6 +5,7 @@
  */
 
 import { parse as parseYaml, parseAllDocuments } from "yaml";
+import { onPath } from "./on_path.ts";
 
 /** The repository root. */
 export const ROOT: URL = new URL("../../", import.meta.url);
@@ -118,18 +119,6 @@ export async function configEnv(): Promise<{ set: Map<string, string>; optional:
     if (commented) optional.add(commented[1]);
   }
   return { set, optional };
-}
-
-/** The path of an executable on PATH, or undefined. */
-export function onPath(name: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (dir && Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
 }
 
 /** What a kubectl run printed. */

@@ -43,6 +43,22 @@ export function configJson(topics: Record<string, string[]>): string {
   });
 }
 
+/**
+ * Files of a pipeline repository with `size` manifests, one topic per manifest, 100 files per
+ * folder (benchmarks of large repositories).
+ */
+export function manyManifests(size: number): Record<string, string> {
+  const files: Record<string, string> = {};
+  const topics: Record<string, string[]> = {};
+  for (let i = 0; i < size; i++) {
+    const path = `jobs/${Math.floor(i / 100)}/job-${i}.yaml`;
+    files[path] = ECHO_JOB.replace("echo-{{RANDOM}}", `job-${i}-{{RANDOM}}`);
+    topics[`t${i}`] = [path];
+  }
+  files["config.json"] = configJson(topics);
+  return files;
+}
+
 /** Everything an end-to-end test talks to. */
 export interface Stack {
   git: GitServer;
