@@ -127,3 +127,29 @@ Deno.test("a bad setting stops the router at start with one line naming it", asy
     );
   });
 });
+
+Deno.test("a kubeconfig that signs in with an exec plugin is refused with what to do instead", async () => {
+  await withGit(async (_git, env) => {
+    const kubeconfig = `${env.TEST_DIR}/exec-kubeconfig`;
+    await Deno.writeTextFile(
+      kubeconfig,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:6443'}}]",
+        "users: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: aws, args: [eks, get-token]}}}]",
+        "contexts: [{name: x, context: {cluster: c, user: u}}]",
+        "current-context: x",
+      ].join("\n"),
+    );
+    const error = await RouterProcess.start({ ...env, KUBECONFIG: kubeconfig }).then(
+      async (router) => {
+        await router.stop();
+        return "";
+      },
+      (e: Error) => e.message,
+    );
+    assertStringIncludes(error, 'signs in by running "aws" (an exec plugin)');
+    assertStringIncludes(error, "GITFAAS_APPLY=true deno task dev");
+  });
+});

@@ -97,7 +97,19 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
   try {
     await kc.applyToHTTPSOptions(tls);
   } catch (error) {
-    throw new KubeConfigError(`cannot use the login from ${source}: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    const plugin = (/Requires run access to "([^"]+)"/.exec(message) ??
+      /spawn (\S+) ENOENT/.exec(message))?.[1];
+    if (plugin) {
+      // The start command may not run programs, so exec credential plugins cannot work there.
+      throw new KubeConfigError(
+        `${source} signs in by running "${plugin}" (an exec plugin), which the router cannot ` +
+          `run (its permissions allow no programs): run it in the cluster with its service ` +
+          `account, give it a kubeconfig with a token or client certificate, or try it ` +
+          `locally with GITFAAS_APPLY=true deno task dev`,
+      );
+    }
+    throw new KubeConfigError(`cannot use the login from ${source}: ${message}`);
   }
   let client: Deno.HttpClient | undefined;
   if (server.startsWith("https:")) {
