@@ -29,9 +29,13 @@ export class RouterProcess {
   /** Base URL, e.g. `http://127.0.0.1:PORT`. */
   url = "";
 
-  private constructor(child: Deno.ChildProcess) {
+  private constructor(child: Deno.ChildProcess, home: string) {
     this.#child = child;
-    this.#done = child.status;
+    // The fresh HOME goes with the process.
+    this.#done = child.status.then(async (status) => {
+      await Deno.remove(home, { recursive: true }).catch(() => undefined);
+      return status;
+    });
     this.#pumps = [this.#pump(child.stdout), this.#pump(child.stderr)];
   }
 
@@ -46,6 +50,7 @@ export class RouterProcess {
     const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
     const command: string = config.tasks[options.task ?? "start"];
     const [program, ...args] = command.split(/\s+/);
+    const home = await Deno.makeTempDir({ prefix: "gitfaas-home-" });
     const child = new Deno.Command(program === "deno" ? Deno.execPath() : program, {
       args: [...args, ...(options.args ?? [])],
       cwd: ROOT,
@@ -56,7 +61,7 @@ export class RouterProcess {
         LOG_LEVEL: "debug",
         NO_COLOR: "1",
         DENO_DIR: await denoDir(),
-        HOME: await Deno.makeTempDir({ prefix: "gitfaas-home-" }),
+        HOME: home,
         ...env,
       },
       clearEnv: true,
@@ -64,7 +69,7 @@ export class RouterProcess {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const router = new RouterProcess(child);
+    const router = new RouterProcess(child, home);
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     while (Date.now() < deadline) {
       const line = router.#lines.find((l) => l.includes('"gitfaas listening"'));
