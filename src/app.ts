@@ -52,13 +52,17 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
   const namespace = kube?.defaultNamespace ?? settings.namespace ?? "default";
   const policy = policyFrom(settings, namespace);
   const stopWatching = new AbortController();
+  // Without DATA_DIR the cache lives in a temporary folder that goes when the router stops.
+  const temporaryDir = settings.sourceDir || settings.dataDir
+    ? undefined
+    : await Deno.makeTempDir({ prefix: "gitfaas-" });
   const source = settings.sourceDir ? new DirectorySource(settings.sourceDir) : new GitSource({
     url: settings.gitUrl,
     branch: settings.gitBranch,
     user: settings.gitUser,
     token: settings.gitToken,
     timeoutMs: settings.gitTimeoutSeconds * 1000,
-    dir: `${settings.dataDir ?? await Deno.makeTempDir({ prefix: "gitfaas-" })}/${await cacheName(
+    dir: `${settings.dataDir ?? temporaryDir}/${await cacheName(
       settings.gitUrl,
       settings.gitBranch,
     )}`,
@@ -174,6 +178,7 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
       await webhook?.stop();
       await syncer.stop();
       kube?.close();
+      if (temporaryDir) await Deno.remove(temporaryDir, { recursive: true }).catch(() => undefined);
     },
   };
 }
