@@ -8,11 +8,8 @@
  * @module
  */
 
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import { Discovery } from "./discovery.ts";
+import { KubeConfigError, loadLogin } from "./login.ts";
 import { Limiter } from "./limiter.ts";
 
 /** How a kind is served: its resource name and whether objects live in a namespace. */
@@ -60,10 +57,7 @@ export interface KubeConnection {
   close(): void;
 }
 
-/** No usable Kubernetes login was found, or it cannot be used. */
-export class KubeConfigError extends Error {
-  override name = "KubeConfigError";
-}
+export { KubeConfigError } from "./login.ts";
 
 /** Where to find the login. */
 export interface ConnectOptions {
@@ -79,41 +73,17 @@ export interface ConnectOptions {
   maxInflight?: number;
 }
 
-const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
-/** How long auth headers are reused before asking the login again (token files rotate). */
-const AUTH_TTL_MS = 10_000;
-
 /** Loads the login like kubectl does and opens a connection with it. */
 export async function connectKube(options: ConnectOptions = {}): Promise<KubeConnection> {
-  const env = options.env ?? Deno.env.toObject();
-  const kc = new KubeConfig();
-  const { source, inClusterNamespace } = loadLogin(kc, options, env);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new KubeConfigError(`${source} names no current cluster`);
-  const server = cluster.server.replace(/\/+$/, "");
-
-  // deno-lint-ignore no-explicit-any
-  const tls: any = {};
-  try {
-    await kc.applyToHTTPSOptions(tls);
-  } catch (error) {
-    const message = (error as Error).message;
-    const plugin = (/Requires run access to "([^"]+)"/.exec(message) ??
-      /spawn (\S+) ENOENT/.exec(message))?.[1];
-    if (plugin) {
-      // The start command may not run programs, so exec credential plugins cannot work there.
-      throw new KubeConfigError(
-        `${source} signs in by running "${plugin}" (an exec plugin), which the router cannot ` +
-          `run (its permissions allow no programs): run it in the cluster with its service ` +
-          `account, give it a kubeconfig with a token or client certificate, or try it ` +
-          `locally with GITFAAS_APPLY=true deno task dev`,
-      );
-    }
-    throw new KubeConfigError(`cannot use the login from ${source}: ${message}`);
-  }
+  const login = await loadLogin({
+    kubeconfig: options.kubeconfig,
+    serviceAccountPrefix: options.serviceAccountPrefix,
+    env: options.env ?? Deno.env.toObject(),
+  });
+  const { server, source } = login;
   let client: Deno.HttpClient | undefined;
   if (server.startsWith("https:")) {
-    if (cluster.skipTLSVerify) {
+    if (login.skipTLSVerify) {
       throw new KubeConfigError(
         `${source}: insecure-skip-tls-verify is not supported; give the cluster's CA ` +
           `(certificate-authority or certificate-authority-data) instead`,
@@ -126,23 +96,20 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
     const options: Deno.CreateHttpClientOptions & Partial<Deno.TlsCertifiedKeyPem> = {
       http2: false,
     };
-    if (tls.ca) options.caCerts = [String(tls.ca)];
-    if (tls.cert && tls.key) {
-      options.cert = String(tls.cert);
-      options.key = String(tls.key);
+    if (login.caPem) options.caCerts = [login.caPem];
+    if (login.certPem && login.keyPem) {
+      options.cert = login.certPem;
+      options.key = login.keyPem;
     }
     client = Deno.createHttpClient(options as Deno.CreateHttpClientOptions);
   }
 
-  const context = kc.getContextObject(kc.getCurrentContext());
-  const defaultNamespace = options.namespace ?? inClusterNamespace ?? context?.namespace ??
-    "default";
+  const defaultNamespace = options.namespace ?? login.namespace ?? "default";
 
-  const auth = authHeaders(kc, tls);
   const limiter = new Limiter(options.maxInflight ?? 32);
   const request = (method: string, urlPath: string, init: KubeRequestInit = {}) =>
     limiter.run(async (): Promise<KubeResponse> => {
-      const headers = new Headers(await auth());
+      const headers = new Headers(await login.headers());
       headers.set("accept", "application/json");
       if (init.contentType) headers.set("content-type", init.contentType);
       const response = await fetch(server + urlPath, {
@@ -171,79 +138,4 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
       client?.close();
     },
   };
-}
-
-function loadLogin(
-  kc: KubeConfig,
-  options: ConnectOptions,
-  env: Record<string, string | undefined>,
-): { source: string; inClusterNamespace?: string } {
-  const prefix = options.serviceAccountPrefix ?? "";
-  try {
-    if (options.kubeconfig) {
-      const files = options.kubeconfig.split(path.delimiter).filter(Boolean);
-      kc.loadFromFile(files[0]);
-      for (const file of files.slice(1)) {
-        const more = new KubeConfig();
-        more.loadFromFile(file);
-        kc.mergeConfig(more);
-      }
-      return { source: `kubeconfig ${files.join(path.delimiter)}` };
-    }
-    const home = env.HOME ?? os.homedir();
-    const homeConfig = home ? path.join(home, ".kube", "config") : undefined;
-    if (homeConfig && fs.existsSync(homeConfig)) {
-      kc.loadFromFile(homeConfig);
-      return { source: `kubeconfig ${homeConfig}` };
-    }
-  } catch (error) {
-    throw new KubeConfigError(`cannot read the kubeconfig: ${(error as Error).message}`);
-  }
-  const tokenFile = `${prefix}${SERVICE_ACCOUNT_DIR}/token`;
-  if (env.KUBERNETES_SERVICE_HOST && fs.existsSync(tokenFile)) {
-    // client-node reads the service host and port from the process environment.
-    for (const name of ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"]) {
-      if (env[name] !== undefined && Deno.env.get(name) !== env[name]) {
-        Deno.env.set(name, env[name]!);
-      }
-    }
-    kc.loadFromCluster(prefix);
-    let namespace: string | undefined;
-    try {
-      namespace = fs.readFileSync(`${prefix}${SERVICE_ACCOUNT_DIR}/namespace`, "utf8").trim() ||
-        undefined;
-    } catch {
-      namespace = undefined;
-    }
-    return { source: "in-cluster service account", inClusterNamespace: namespace };
-  }
-  throw new KubeConfigError(
-    "no Kubernetes login found: set KUBECONFIG, create ~/.kube/config, or run in a cluster " +
-      "with a service account",
-  );
-}
-
-/** Auth headers from the login, reused briefly so the hot path does not redo auth work. */
-// deno-lint-ignore no-explicit-any
-function authHeaders(kc: KubeConfig, tls: any): () => Promise<Record<string, string>> {
-  let cached: Record<string, string> = headersOf(tls);
-  let fetchedAt = performance.now();
-  return async () => {
-    if (performance.now() - fetchedAt > AUTH_TTL_MS) {
-      // deno-lint-ignore no-explicit-any
-      const fresh: any = {};
-      await kc.applyToHTTPSOptions(fresh);
-      cached = headersOf(fresh);
-      fetchedAt = performance.now();
-    }
-    return cached;
-  };
-}
-
-// deno-lint-ignore no-explicit-any
-function headersOf(tls: any): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(tls.headers ?? {})) headers[name] = String(value);
-  if (tls.auth && !headers.Authorization) headers.Authorization = "Basic " + btoa(tls.auth);
-  return headers;
 }
