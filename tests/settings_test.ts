@@ -49,3 +49,15 @@ Deno.test("the token never appears in a settings error", () => {
   );
   assertEquals(error.message.includes("tok-123456"), false);
 });
+
+Deno.test("a token without a user name is sent with a placeholder user GitHub and GitLab accept", () => {
+  assertEquals(
+    readSettings({ GIT_URL: URL, GIT_PERSONAL_TOKEN: "t0ken" }).gitUser,
+    "x-access-token",
+  );
+  assertEquals(
+    readSettings({ GIT_URL: URL, GIT_PERSONAL_TOKEN: "t0ken", GIT_USER_NAME: "bot" }).gitUser,
+    "bot",
+  );
+  assertEquals(readSettings({ GIT_URL: URL }).gitUser, undefined);
+});

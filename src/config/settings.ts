@@ -143,6 +143,9 @@ export function checkDataDir(settings: Pick<Settings, "dataDir">): void {
   }
 }
 
+/** The user name sent with a token when GIT_USER_NAME is not set. */
+export const TOKEN_USER = "x-access-token";
+
 /** Options for {@linkcode readSettings}. */
 export interface ReadOptions {
   /** Development: serve this folder (GIT_URL is then not needed). */
@@ -159,12 +162,14 @@ export function readSettings(env: Env, options: ReadOptions = {}): Settings {
       token: undefined,
     }
     : splitCredentials(required(env, "GIT_URL"));
+  const gitToken = optional(env, "GIT_PERSONAL_TOKEN") ?? token;
   return {
     gitUrl: url,
     sourceDir: options.sourceDir,
     applyMode: dev && !flag(env, "GITFAAS_APPLY") ? "render" : "apply",
-    gitUser: optional(env, "GIT_USER_NAME") ?? user,
-    gitToken: optional(env, "GIT_PERSONAL_TOKEN") ?? token,
+    // A token alone needs some user name beside it; GitHub and GitLab accept any non-empty one.
+    gitUser: optional(env, "GIT_USER_NAME") ?? user ?? (gitToken ? TOKEN_USER : undefined),
+    gitToken,
     gitBranch: branchName(env),
     configPath: repoPath(env, "CONFIG_PATH", "config.json"),
     pollIntervalSeconds: number(env, "GIT_POLL_INTERVAL", 60, { min: 0 }),
