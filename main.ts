@@ -38,6 +38,10 @@ if (import.meta.main) {
       console.error(`gitfaas: ${error.message}`);
       Deno.exit(2);
     }
+    if (error instanceof Deno.errors.AddrInUse) {
+      console.error(`gitfaas: the port is already in use: set PORT to a free one`);
+      Deno.exit(2);
+    }
     throw error;
   }
 }

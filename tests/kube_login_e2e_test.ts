@@ -153,3 +153,28 @@ Deno.test("a kubeconfig that signs in with an exec plugin is refused with what t
     assertStringIncludes(error, "GITFAAS_APPLY=true deno task dev");
   });
 });
+
+Deno.test("a port already in use stops the router at start with one line", async () => {
+  await withGit(async (_git, env) => {
+    const kube = await KubeSim.start();
+    await kube.writeKubeconfig(`${env.TEST_DIR}/kubeconfig`);
+    const taken = Deno.listen({ hostname: "0.0.0.0", port: 0 });
+    try {
+      const error = await RouterProcess.start({
+        ...env,
+        KUBECONFIG: `${env.TEST_DIR}/kubeconfig`,
+        PORT: String(taken.addr.port),
+      }).then(
+        async (router) => {
+          await router.stop();
+          return "";
+        },
+        (e: Error) => e.message,
+      );
+      assertStringIncludes(error, "gitfaas: the port is already in use: set PORT to a free one");
+    } finally {
+      taken.close();
+      await kube.close();
+    }
+  });
+});
