@@ -105,7 +105,7 @@ export const ENV_NAMES: readonly string[] = [
   "KUBE_MAX_QUEUE",
   "SHUTDOWN_GRACE",
   "GITFAAS_APPLY",
-  // the Kubernetes login (src/kube/connection.ts, client-node's loadFromCluster)
+  // the Kubernetes login: ~/.kube/config, and the in-cluster API server (src/kube/login.ts)
   "HOME",
   "KUBERNETES_SERVICE_HOST",
   "KUBERNETES_SERVICE_PORT",

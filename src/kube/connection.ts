@@ -1,6 +1,5 @@
 /**
- * The connection to the Kubernetes API server. `@kubernetes/client-node` loads the login
- * (kubeconfig, exec and token-file auth, the in-cluster service account). Every request,
+ * The connection to the Kubernetes API server, on the login `login.ts` loads. Every request,
  * discovery included, goes through `fetch` with a `Deno.HttpClient` holding the login's CA and
  * client certificate: connections stay alive, and client-node's own HTTP stack (a new TLS
  * connection per request under Deno, and an HTTP/2 client that can bring the process down

@@ -236,7 +236,7 @@ export class Publisher {
         });
         continue;
       }
-      const started = performance.now();
+      const applyStarted = performance.now();
       try {
         const applied = await applyObject(kube, r, {
           deadline,
@@ -257,7 +257,7 @@ export class Publisher {
       options.onApplied?.(
         item.object.kind,
         report.objects.at(-1)!.outcome,
-        (performance.now() - started) / 1000,
+        (performance.now() - applyStarted) / 1000,
       );
     }
     return this.#finish(report);
