@@ -1,4 +1,5 @@
 // deno-lint-ignore-file no-explicit-any -- tests reach deep into rendered objects
+import process from "node:process";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import { compileTemplate, renderTemplate, TemplateError } from "../src/render/template.ts";
 
@@ -129,4 +130,49 @@ Deno.test("values named as strings by nature are never typed, even unquoted", ()
     stringNames: new Set(["MESSAGE"]),
   }) as Record<string, any>[];
   assertEquals(cm.data, { m: "1234", n: 1234 });
+});
+
+Deno.test("a key named __proto__ is data, in the template and in what is rendered", () => {
+  const template = compileTemplate(
+    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  __proto__: "{{v}}"\n  b: c\n`,
+  );
+  const [object] = renderTemplate(template, { v: "kept" }) as any[];
+  assertEquals(Object.getPrototypeOf(object.data), Object.prototype);
+  assertEquals(Object.keys(object.data), ["__proto__", "b"]);
+  assertEquals(JSON.parse(JSON.stringify(object.data)), JSON.parse('{"__proto__":"kept","b":"c"}'));
+});
+
+Deno.test("every render is a fresh copy: changing one changes neither the template nor the next", () => {
+  const template = compileTemplate(JOB);
+  const [first] = renderTemplate(template, { RANDOM: "a" }) as any[];
+  first.metadata.labels = { changed: "yes" };
+  first.spec.template.spec.containers[0].env.push({ name: "EXTRA" });
+  const [second] = renderTemplate(template, { RANDOM: "b" }) as any[];
+  assertEquals(second.metadata, { name: "collect-b" });
+  assertEquals(second.spec.template.spec.containers[0].env.length, 2);
+});
+
+Deno.test("loading templates leaves process.env working, with yaml's debug switches off", () => {
+  const name = "GITFAAS_ENV_PROBE";
+  Deno.env.set("LOG_TOKENS", "1");
+  Deno.env.set("LOG_STREAM", "1");
+  const printed: unknown[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => printed.push(args);
+  try {
+    compileTemplate(JOB);
+  } finally {
+    console.log = log;
+    Deno.env.delete("LOG_TOKENS");
+    Deno.env.delete("LOG_STREAM");
+  }
+  assertEquals(printed, [], "yaml printed its debug output");
+  assertEquals(process.env.PATH, Deno.env.get("PATH"));
+  process.env[name] = "set through process.env";
+  assertEquals(Deno.env.get(name), "set through process.env");
+  assert(name in process.env);
+  assert(Object.keys(process.env).includes(name));
+  assertEquals({ ...process.env }[name], "set through process.env");
+  delete process.env[name];
+  assertEquals(Deno.env.get(name), undefined);
 });

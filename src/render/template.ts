@@ -6,8 +6,39 @@
  * @module
  */
 
+import process from "node:process";
 import Mustache from "mustache";
 import { isScalar, parse as parseYaml, parseAllDocuments, visit } from "yaml";
+
+/**
+ * `yaml` looks up the debug switches LOG_TOKENS and LOG_STREAM in `process.env` for every token
+ * and document it parses. Under Deno each lookup is a call into the runtime (a refused one under
+ * the start task's `--ignore-env`): a quarter to a third of a template compile. The router never
+ * lets those two names through, so they read as unset here without the call; every other name
+ * reads as before.
+ */
+function silenceYamlDebugSwitches(): void {
+  const env = process.env;
+  if (Reflect.get(env, SILENCED)) return;
+  // The target is an empty object, not `env` itself: V8 checks every trap's answer against the
+  // target's own property, and on Deno's env that check is the very runtime call avoided here.
+  process.env = new Proxy({} as NodeJS.ProcessEnv, {
+    get: (_, key) =>
+      key === SILENCED ? true : YAML_DEBUG_SWITCHES.has(key) ? undefined : Reflect.get(env, key),
+    set: (_, key, value) => Reflect.set(env, key, value),
+    has: (_, key) => Reflect.has(env, key),
+    deleteProperty: (_, key) => Reflect.deleteProperty(env, key),
+    ownKeys: () => Reflect.ownKeys(env),
+    getOwnPropertyDescriptor: (_, key) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(env, key);
+      return descriptor && { ...descriptor, configurable: true };
+    },
+    defineProperty: (_, key, descriptor) => Reflect.defineProperty(env, key, descriptor),
+  });
+}
+const SILENCED = Symbol.for("gitfaas.yamlDebugSwitchesSilenced");
+const YAML_DEBUG_SWITCHES: ReadonlySet<string | symbol> = new Set(["LOG_TOKENS", "LOG_STREAM"]);
+silenceYamlDebugSwitches();
 
 /** A template problem found at index build, with the 1-based line where it is. */
 export class TemplateError extends Error {
@@ -21,12 +52,26 @@ export class TemplateError extends Error {
 /** A piece of a templated string: literal text, or the name of a value. */
 export type Part = string | { value: string };
 
-/** The compiled shape of one YAML node. */
+/** A string of a template that uses values: literal text and value names, in order. */
+export class TemplateText {
+  /** `plain`: an unquoted scalar, typed from its rendered text (`{{replicas}}` → 2). */
+  constructor(readonly parts: readonly Part[], readonly plain: boolean) {}
+}
+
+/**
+ * The compiled shape of one YAML node: the parsed value itself, in which every string that uses
+ * a value is a {@linkcode TemplateText}. Plain objects and arrays, rather than a node per value,
+ * keep a compiled template about as small as its parsed object (a 10,000-manifest index is
+ * mostly these), and a render copies them.
+ */
 export type TemplateNode =
-  | { kind: "map"; entries: [string, TemplateNode][] }
-  | { kind: "seq"; items: TemplateNode[] }
-  | { kind: "const"; value: unknown }
-  | { kind: "text"; parts: Part[]; plain: boolean };
+  | TemplateText
+  | string
+  | number
+  | boolean
+  | null
+  | TemplateNode[]
+  | { [key: string]: TemplateNode };
 
 /** One compiled YAML document of a manifest file. */
 export interface CompiledDocument {
@@ -223,67 +268,78 @@ function firstLine(message: string): string {
 }
 
 function compileValue(value: unknown, context: YamlContext, plainMark: string): TemplateNode {
-  if (typeof value === "string" && value.includes(context.marker)) {
+  if (typeof value === "string") {
+    if (!value.includes(context.marker)) return value;
     const plain = value.startsWith(plainMark);
-    return {
-      kind: "text",
-      parts: splitParts(plain ? value.slice(plainMark.length) : value, context),
+    return new TemplateText(
+      splitParts(plain ? value.slice(plainMark.length) : value, context),
       plain,
-    };
+    );
   }
-  if (Array.isArray(value)) {
-    return { kind: "seq", items: value.map((v) => compileValue(v, context, plainMark)) };
-  }
+  if (Array.isArray(value)) return value.map((v) => compileValue(v, context, plainMark));
   if (value instanceof Map) {
     // toJS() gives a Map only for non-string keys; Kubernetes objects want string keys.
     return compileValue(Object.fromEntries(value), context, plainMark);
   }
-  if (value !== null && typeof value === "object" && !(value instanceof Date)) {
-    return {
-      kind: "map",
-      entries: Object.entries(value).map(([k, v]) => [k, compileValue(v, context, plainMark)]),
-    };
+  if (value instanceof Date) return value.toISOString();
+  if (value !== null && typeof value === "object") {
+    // toJS()'s own object, filled in place: it already has the keys in order.
+    const object = value as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
+      setKey(object, key, compileValue(object[key], context, plainMark));
+    }
+    return object as { [key: string]: TemplateNode };
   }
-  return { kind: "const", value: value instanceof Date ? value.toISOString() : value };
+  return value as number | boolean | null;
 }
 
+/** Splits text at its placeholders (`<marker><n>z`, written by compileTemplate). */
 function splitParts(text: string, context: YamlContext): Part[] {
+  const { marker } = context;
   const parts: Part[] = [];
-  const pattern = new RegExp(`${context.marker}(\\d+)z`, "g");
   let last = 0;
-  for (const match of text.matchAll(pattern)) {
-    if (match.index > last) parts.push(text.slice(last, match.index));
-    parts.push({ value: context.names[Number(match[1])] });
-    last = match.index + match[0].length;
+  for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, last)) {
+    if (at > last) parts.push(text.slice(last, at));
+    const end = text.indexOf("z", at + marker.length);
+    parts.push({ value: context.names[Number(text.slice(at + marker.length, end))] });
+    last = end + 1;
   }
   if (last < text.length) parts.push(text.slice(last));
   return parts;
 }
 
 function renderNode(node: TemplateNode, context: RenderContext): unknown {
-  switch (node.kind) {
-    case "const":
-      return node.value;
-    case "seq":
-      return node.items.map((item) => renderNode(item, context));
-    case "map": {
-      const object: Record<string, unknown> = {};
-      for (const [key, child] of node.entries) object[key] = renderNode(child, context);
-      return object;
-    }
-    case "text": {
-      let text = "";
-      let typed = node.plain;
-      for (const part of node.parts) {
-        if (typeof part === "string") text += part;
-        else {
-          text += context.values[part.value] ?? "";
-          if (context.stringNames.has(part.value)) typed = false;
-        }
-      }
-      return typed ? typePlainScalar(text) : text;
+  if (typeof node !== "object" || node === null) return node;
+  if (node instanceof TemplateText) return renderText(node, context);
+  if (Array.isArray(node)) return node.map((item) => renderNode(item, context));
+  const object: Record<string, unknown> = {};
+  for (const key in node) setKey(object, key, renderNode(node[key], context));
+  return object;
+}
+
+/** `object[key] = value`, where a "__proto__" key is data, as in YAML, not the prototype. */
+function setKey(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(object, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else object[key] = value;
+}
+
+function renderText(node: TemplateText, context: RenderContext): unknown {
+  let text = "";
+  let typed = node.plain;
+  for (const part of node.parts) {
+    if (typeof part === "string") text += part;
+    else {
+      text += context.values[part.value] ?? "";
+      if (context.stringNames.has(part.value)) typed = false;
     }
   }
+  return typed ? typePlainScalar(text) : text;
 }
 
 const MAYBE_TYPED = /^(?:[-+.0-9~]|null$|Null$|NULL$|true$|True$|TRUE$|false$|False$|FALSE$)/;

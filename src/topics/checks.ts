@@ -10,6 +10,7 @@ import {
   type CompiledTemplate,
   renderTemplate,
   type TemplateNode,
+  TemplateText,
 } from "../render/template.ts";
 
 /** What a template's checks found, each message starting with `line N:`. */
@@ -78,7 +79,12 @@ function validName(name: string): boolean {
 }
 
 function field(node: TemplateNode, key: string): TemplateNode | undefined {
-  return node.kind === "map" ? node.entries.find(([k]) => k === key)?.[1] : undefined;
+  return isMapping(node) && Object.hasOwn(node, key) ? node[key] : undefined;
+}
+
+function isMapping(node: TemplateNode): node is { [key: string]: TemplateNode } {
+  return typeof node === "object" && node !== null && !Array.isArray(node) &&
+    !(node instanceof TemplateText);
 }
 
 /** apiVersion and kind must be plain strings in the template: a value may not choose them. */
@@ -91,9 +97,9 @@ function writtenOut(
   for (const key of ["apiVersion", "kind"]) {
     const node = field(doc.root, key);
     if (!node) errors.push(`${where} has no ${key}`);
-    else if (node.kind !== "const" || typeof node.value !== "string" || node.value === "") {
+    else if (typeof node !== "string" || node === "") {
       errors.push(`${where}: ${key} must be written out as a string, not templated`);
-    } else found[key] = node.value;
+    } else found[key] = node;
   }
   return found.apiVersion && found.kind
     ? { apiVersion: found.apiVersion, kind: found.kind }
@@ -104,7 +110,5 @@ function writtenOut(
 function constantNamespace(root: TemplateNode): string | undefined {
   const metadata = field(root, "metadata");
   const namespace = metadata && field(metadata, "namespace");
-  return namespace?.kind === "const" && typeof namespace.value === "string"
-    ? namespace.value
-    : undefined;
+  return typeof namespace === "string" ? namespace : undefined;
 }
