@@ -7,6 +7,7 @@
  */
 
 import nodeFs from "node:fs";
+import { join } from "node:path";
 import git from "isomorphic-git";
 import { type GitHttpTransport, gitHttpTransport } from "./http_transport.ts";
 
@@ -41,6 +42,61 @@ const fs = (() => {
     },
   };
 })();
+
+/**
+ * The fs one commit's files are read through. For every object isomorphic-git stats the git
+ * directory, tries the loose object's file and lists `objects/pack`: three runtime calls and a
+ * Node error per blob, a tenth of a 10,000-manifest index build. A commit's objects are all in
+ * the cache before its files are read, and nothing here deletes objects, so what `objects/`
+ * and `objects/pack` held at the first read still holds every object of the commit: the
+ * listings are taken once, and a loose object whose fan-out directory did not exist is missing
+ * without a call.
+ */
+function commitObjectsFs(gitdir: string): typeof fs {
+  // isomorphic-git calls these with a path and at most an options value; typed loosely here.
+  const disk = fs.promises as unknown as Record<
+    "readFile" | "readdir" | "stat",
+    (path: unknown, options?: unknown) => Promise<unknown>
+  >;
+  const objects = join(gitdir, "objects");
+  const packDir = join(objects, "pack");
+  // Undefined when a listing fails: every call then goes to the disk, as without this fs.
+  let listing: Promise<{ fanOut: Set<string>; packs: string[] } | undefined> | undefined;
+  const list = () =>
+    listing ??= Promise.all([disk.readdir(objects), disk.readdir(packDir)]).then(
+      ([dirs, packs]) => ({
+        fanOut: new Set((dirs as unknown[]).map(String)),
+        packs: (packs as unknown[]).map(String),
+      }),
+      () => undefined,
+    );
+  let gitdirStat: Promise<unknown> | undefined;
+  const looseObject = new RegExp(`^${escapeRegExp(objects)}/([0-9a-f]{2})/[0-9a-f]{38}$`);
+  const promises = {
+    ...fs.promises,
+    readFile: async (path: unknown, options?: unknown) => {
+      const loose = typeof path === "string" ? looseObject.exec(path) : null;
+      if (loose && (await list())?.fanOut.has(loose[1]) === false) throw MISSING;
+      return disk.readFile(path, options);
+    },
+    readdir: async (path: unknown, options?: unknown) => {
+      const listed = path === packDir && options === undefined ? await list() : undefined;
+      return listed ? [...listed.packs] : disk.readdir(path, options);
+    },
+    stat: (path: unknown, options?: unknown) =>
+      path === gitdir && options === undefined
+        ? (gitdirStat ??= disk.stat(gitdir))
+        : disk.stat(path, options),
+  };
+  return { promises } as unknown as typeof fs;
+}
+
+/** What a missing file reads as (isomorphic-git looks only at the code). */
+const MISSING = Object.assign(new Error("no such loose object"), { code: "ENOENT" });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
 
 /** Why a Git operation failed, for `/status` and for choosing an HTTP status. */
 export type GitErrorKind = "unreachable" | "auth" | "not-found" | "timeout" | "protocol";
@@ -282,11 +338,14 @@ type TreeEntry = { mode: string; path: string; oid: string; type: string };
 class CachedCommitFiles implements CommitFiles {
   readonly contentAddressed = true;
   readonly #trees = new Map<string, Promise<Map<string, TreeEntry>>>();
+  readonly #fs: typeof fs;
   constructor(
     readonly gitdir: string,
     readonly revision: string,
     readonly cache: Record<string, unknown>,
-  ) {}
+  ) {
+    this.#fs = commitObjectsFs(gitdir);
+  }
 
   async entry(path: string): Promise<RepoEntry> {
     const segments = path.split("/");
@@ -308,14 +367,19 @@ class CachedCommitFiles implements CommitFiles {
   }
 
   async read(oid: string): Promise<Uint8Array> {
-    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache });
+    const { blob } = await git.readBlob({
+      fs: this.#fs,
+      gitdir: this.gitdir,
+      oid,
+      cache: this.cache,
+    });
     return blob;
   }
 
   #tree(oid: string): Promise<Map<string, TreeEntry>> {
     let tree = this.#trees.get(oid);
     if (!tree) {
-      tree = git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })
+      tree = git.readTree({ fs: this.#fs, gitdir: this.gitdir, oid, cache: this.cache })
         .then((result) => new Map(result.tree.map((e) => [e.path, e as TreeEntry])));
       this.#trees.set(oid, tree);
     }
