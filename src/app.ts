@@ -7,6 +7,7 @@
 import type { Settings } from "./config/settings.ts";
 import { DirectorySource, watchDirectory } from "./dev/directory_source.ts";
 import { GitSource } from "./git/git_source.ts";
+import { FileTemplateStore } from "./topics/template_store.ts";
 import { createHandler } from "./http/handler.ts";
 import { connectKube } from "./kube/connection.ts";
 import { jsonLogger, type Logger } from "./log/logger.ts";
@@ -56,23 +57,35 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
   const temporaryDir = settings.sourceDir || settings.dataDir
     ? undefined
     : await Deno.makeTempDir({ prefix: "gitfaas-" });
+  const gitDir = `${settings.dataDir ?? temporaryDir}/${await cacheName(
+    settings.gitUrl,
+    settings.gitBranch,
+  )}`;
   const source = settings.sourceDir ? new DirectorySource(settings.sourceDir) : new GitSource({
     url: settings.gitUrl,
     branch: settings.gitBranch,
     user: settings.gitUser,
     token: settings.gitToken,
     timeoutMs: settings.gitTimeoutSeconds * 1000,
-    dir: `${settings.dataDir ?? temporaryDir}/${await cacheName(
-      settings.gitUrl,
-      settings.gitBranch,
-    )}`,
+    dir: gitDir,
   });
+  // Compiled templates next to the Git objects they came from, for a fast warm restart; a
+  // temporary cache does not outlive the process, so it keeps none.
+  const templateStore = settings.dataDir && !settings.sourceDir
+    ? new FileTemplateStore(`${gitDir}/gitfaas-templates.json`, {
+      onError: (error) =>
+        logger.warn("compiled templates not kept or not read; they are compiled from Git", {
+          error: error.message,
+        }),
+    })
+    : undefined;
   const metrics = new Metrics();
   const syncer = new Syncer(source, {
     configPath: settings.configPath,
     policy,
     maxManifestsPerTopic: settings.maxManifestsPerTopic,
     maxObjectsPerPublish: settings.maxObjectsPerPublish,
+    templateStore,
     logger,
     onSync: ({ result, durationMs }) =>
       metrics.synced(

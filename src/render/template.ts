@@ -8,6 +8,7 @@
 
 import process from "node:process";
 import Mustache from "mustache";
+import { setOwn } from "../lib/objects.ts";
 import { isScalar, parse as parseYaml, parseAllDocuments, visit } from "yaml";
 
 /**
@@ -286,7 +287,7 @@ function compileValue(value: unknown, context: YamlContext, plainMark: string): 
     // toJS()'s own object, filled in place: it already has the keys in order.
     const object = value as Record<string, unknown>;
     for (const key of Object.keys(object)) {
-      setKey(object, key, compileValue(object[key], context, plainMark));
+      setOwn(object, key, compileValue(object[key], context, plainMark));
     }
     return object as { [key: string]: TemplateNode };
   }
@@ -313,20 +314,8 @@ function renderNode(node: TemplateNode, context: RenderContext): unknown {
   if (node instanceof TemplateText) return renderText(node, context);
   if (Array.isArray(node)) return node.map((item) => renderNode(item, context));
   const object: Record<string, unknown> = {};
-  for (const key in node) setKey(object, key, renderNode(node[key], context));
+  for (const key in node) setOwn(object, key, renderNode(node[key], context));
   return object;
-}
-
-/** `object[key] = value`, where a "__proto__" key is data, as in YAML, not the prototype. */
-function setKey(object: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") {
-    Object.defineProperty(object, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else object[key] = value;
 }
 
 function renderText(node: TemplateText, context: RenderContext): unknown {

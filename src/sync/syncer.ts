@@ -8,9 +8,11 @@
 
 import type { CommitFiles } from "../git/git_source.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
+import type { TemplateLookup, TemplateStore } from "../topics/template_store.ts";
 import {
   type BuildOptions,
   buildTopicIndex,
+  compiledTemplates,
   IndexBuildError,
   type TopicIndex,
 } from "../topics/topic_index.ts";
@@ -53,6 +55,11 @@ export interface SyncStatus {
 /** Options for {@linkcode Syncer}: how to build indexes, and hooks. */
 export interface SyncerOptions extends BuildOptions {
   logger?: Logger;
+  /**
+   * Compiled templates kept across restarts: the first build of the process takes what it can
+   * from there, and every new index is offered to it.
+   */
+  templateStore?: TemplateStore;
   /** Called after every sync with its result or error (metrics, tests). */
   onSync?: (event: { result?: SyncResult; error?: Error; durationMs: number }) => void;
 }
@@ -78,6 +85,8 @@ export class Syncer {
   };
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  /** What the template store held at start, until the first index is built. */
+  #stored: Promise<TemplateLookup> | undefined;
 
   /** Prepares a syncer; nothing happens until {@linkcode sync} or {@linkcode startPolling}. */
   constructor(source: RevisionSource, options: SyncerOptions) {
@@ -137,6 +146,7 @@ export class Syncer {
     clearTimeout(this.#timer);
     await this.#next?.catch(() => undefined);
     await this.#running?.catch(() => undefined);
+    await this.#options.templateStore?.settled();
   }
 
   #start(): Promise<SyncResult> {
@@ -163,7 +173,9 @@ export class Syncer {
         const files = await this.#source.load(revision);
         revision = files.revision;
         try {
-          const index = await buildTopicIndex(files, { ...this.#options, previous: this.#index });
+          const previous = this.#index;
+          const stored = previous ? undefined : await this.#storedTemplates();
+          const index = await buildTopicIndex(files, { ...this.#options, previous, stored });
           // Recorded before it goes live, so that nothing awaits between the index going live
           // and /status (and the metrics) saying so.
           await this.#source.remember?.(revision).catch((error) =>
@@ -171,6 +183,9 @@ export class Syncer {
           );
           this.#index = index;
           this.#failedRevision = undefined;
+          this.#stored = undefined;
+          const templates = compiledTemplates(index);
+          if (templates) this.#options.templateStore?.keep(templates);
           result = { revision, changed: true };
         } catch (error) {
           if (error instanceof IndexBuildError) this.#failedRevision = { revision, error };
@@ -187,6 +202,11 @@ export class Syncer {
       this.#failed(error as Error, revision, time, performance.now() - started);
       throw error;
     }
+  }
+
+  #storedTemplates(): Promise<TemplateLookup> | undefined {
+    const store = this.#options.templateStore;
+    return store && (this.#stored ??= store.load());
   }
 
   /**
@@ -228,6 +248,8 @@ export class Syncer {
       this.#logger.info("topic index updated", {
         revision: result.revision,
         topics: index.topics.size,
+        templatesCompiled: index.templates.compiled,
+        templatesReused: index.templates.reused,
         durationMs: Math.round(durationMs),
       });
     } else this.#logger.debug("no change", { revision: result.revision });

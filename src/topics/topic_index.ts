@@ -11,6 +11,7 @@ import type { Policy } from "../policy/policy.ts";
 import { type CompiledTemplate, compileTemplate, TemplateError } from "../render/template.ts";
 import { checkTemplate } from "./checks.ts";
 import { type ConfigProblem, parseTopicConfig } from "./config_file.ts";
+import type { TemplateLookup } from "./template_store.ts";
 
 /** One manifest file of a topic. */
 export interface Manifest {
@@ -35,6 +36,8 @@ export interface TopicIndex {
   revision: string;
   builtAt: Date;
   topics: ReadonlyMap<string, Topic>;
+  /** Manifest files compiled by this build, and taken compiled from before (by blob id). */
+  templates: { compiled: number; reused: number };
 }
 
 /** The commit cannot serve: every problem found, each naming its file (and line or path). */
@@ -64,6 +67,11 @@ export interface BuildOptions {
    * instead of being read and compiled again (content-addressed sources only).
    */
   previous?: TopicIndex | null;
+  /**
+   * Templates compiled by an earlier process, by blob id (content-addressed sources only):
+   * used for blobs the previous index does not have.
+   */
+  stored?: TemplateLookup;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -77,6 +85,16 @@ const COMPILE_CONCURRENCY = 64;
 
 /** The compiled template of each blob an index uses, for the next build to reuse. */
 const templatesByBlob = new WeakMap<TopicIndex, Map<string, CompiledTemplate>>();
+
+/**
+ * The compiled template of each blob `index` uses, by blob id; undefined when its source is not
+ * content-addressed.
+ */
+export function compiledTemplates(
+  index: TopicIndex,
+): ReadonlyMap<string, CompiledTemplate> | undefined {
+  return templatesByBlob.get(index);
+}
 
 /** Builds the index of `files`' commit, or throws {@linkcode IndexBuildError}. */
 export async function buildTopicIndex(
@@ -101,6 +119,8 @@ export async function buildTopicIndex(
       ? templatesByBlob.get(options.previous)
       : undefined,
     next: new Map<string, CompiledTemplate>(),
+    stored: files.contentAddressed ? options.stored : undefined,
+    reusedCount: 0,
   };
   const compiled = new Map<string, Promise<Manifest | undefined>>();
   const reads = new Limiter(COMPILE_CONCURRENCY);
@@ -153,7 +173,13 @@ export async function buildTopicIndex(
 
   // Keep config order, whatever order the reads finished in.
   const ordered = new Map(config.topics.map((t) => [t.name, topics.get(t.name)!]));
-  const index = { revision: files.revision, builtAt: new Date(), topics: ordered };
+  const compiledCount = blobs.next.size - blobs.reusedCount;
+  const index = {
+    revision: files.revision,
+    builtAt: new Date(),
+    topics: ordered,
+    templates: { compiled: compiledCount, reused: blobs.reusedCount },
+  };
   if (files.contentAddressed) templatesByBlob.set(index, blobs.next);
   return index;
 }
@@ -221,13 +247,22 @@ async function compileFile(
   path: string,
   referencedAt: string,
   report: (problem: string) => void,
-  blobs: { previous?: Map<string, CompiledTemplate>; next: Map<string, CompiledTemplate> },
+  blobs: {
+    previous?: Map<string, CompiledTemplate>;
+    next: Map<string, CompiledTemplate>;
+    stored?: TemplateLookup;
+    /** Blobs in `next` that were not compiled by this build. */
+    reusedCount: number;
+  },
 ): Promise<CompiledTemplate | undefined> {
   const oid = await fileOid(files, path, report, referencedAt);
   if (oid === undefined) return undefined;
-  const reused = blobs.previous?.get(oid) ?? blobs.next.get(oid);
+  const known = blobs.next.get(oid);
+  if (known) return known;
+  const reused = blobs.previous?.get(oid) ?? blobs.stored?.get(oid);
   if (reused) {
     blobs.next.set(oid, reused);
+    blobs.reusedCount++;
     return reused;
   }
   const text = await decodeBlob(files, oid, path, report, referencedAt);
