@@ -18,6 +18,7 @@ export interface SyncResult {
   setupSeconds: number;
   cold: Record<string, unknown>;
   warm: Record<string, unknown>;
+  stored: Record<string, unknown>;
 }
 
 /** Makes (once) the repository `sync-<size>` and returns its name. */
@@ -54,10 +55,12 @@ export async function runSyncBench(context: BenchContext): Promise<SyncResult[]>
     };
     const cold = await run("cold");
     const warm = await run("warm");
-    results.push({ manifests: size, setupSeconds, cold, warm });
+    const stored = await run("stored");
+    results.push({ manifests: size, setupSeconds, cold, warm, stored });
     context.progress(
       `sync ${size} manifests: first sync ${cold.firstSyncMs} ms (peak RSS ${cold.peakRssMB} MB), ` +
         `build from cache ${warm.buildMs} ms (peak RSS ${warm.peakRssMB} MB), ` +
+        `with kept templates ${stored.buildMs} ms (peak RSS ${stored.peakRssMB} MB), ` +
         `no-change poll ${JSON.stringify(cold.poll)}`,
     );
   }

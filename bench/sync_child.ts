@@ -4,8 +4,10 @@
  * - `cold <dir>`: an empty cache: the first sync through the real `Syncer` and `GitSource`
  *   (ask the branch tip, fetch, build the index), then polls when nothing changed.
  * - `warm <dir>`: the cache of a `cold` run: build the index of the remembered commit from the
- *   cached objects (what a restart with a warm DATA_DIR does after its one request), then build
- *   again in the same process.
+ *   cached objects, compiling every template (a restart whose DATA_DIR has no compiled
+ *   templates), then build again in the same process.
+ * - `stored <dir>`: the same build taking compiled templates from the file the `cold` run kept,
+ *   as a restart with a warm DATA_DIR does after its one request.
  *
  * Reads GIT_URL, GIT_USER_NAME, GIT_PERSONAL_TOKEN; prints one JSON line and exits.
  * Run: `deno run -A bench/sync_child.ts cold|warm <dir>`.
@@ -15,6 +17,7 @@
 import { GitSource } from "../src/git/git_source.ts";
 import { DEFAULT_DENIED_KINDS, parseKindList, type Policy } from "../src/policy/policy.ts";
 import { Syncer } from "../src/sync/syncer.ts";
+import { FileTemplateStore } from "../src/topics/template_store.ts";
 import { buildTopicIndex } from "../src/topics/topic_index.ts";
 import { reply } from "./lib/child.ts";
 import { memoryOf } from "./lib/proc.ts";
@@ -37,8 +40,14 @@ const source = new GitSource({
   dir,
 });
 
+const templateStore = new FileTemplateStore(`${dir}/gitfaas-templates.json`, {
+  onError: (error) => {
+    throw error;
+  },
+});
+
 if (mode === "cold") {
-  const syncer = new Syncer(source, options);
+  const syncer = new Syncer(source, { ...options, templateStore });
   let t0 = performance.now();
   const first = await syncer.sync();
   const firstSyncMs = performance.now() - t0;
@@ -73,6 +82,9 @@ if (mode === "cold") {
       medianMs: round(median(polls.map((p) => p.ms)), 2),
       maxMs: round(Math.max(...polls.map((p) => p.ms)), 2),
     },
+    templatesFileMB: await syncer.stop().then(() =>
+      Deno.stat(`${dir}/gitfaas-templates.json`).then((s) => round(s.size / 1e6, 1), () => 0)
+    ),
   });
 } else if (mode === "warm") {
   const commit = await source.remembered();
@@ -93,4 +105,21 @@ if (mode === "cold") {
     peakRssMB: afterBuild.peakRssMB,
     peakRssAfterRebuildMB: memoryOf().peakRssMB,
   });
-} else throw new Error(`usage: sync_child.ts cold|warm <dir>, got ${mode}`);
+} else if (mode === "stored") {
+  const commit = await source.remembered();
+  if (!commit) throw new Error(`no remembered commit in ${dir}`);
+  const t0 = performance.now();
+  const stored = await templateStore.load();
+  const loadMs = performance.now() - t0;
+  const index = await buildTopicIndex(source.files(commit), { ...options, stored });
+  const buildMs = performance.now() - t0;
+  reply({
+    mode,
+    topics: index.topics.size,
+    templates: index.templates,
+    loadMs: round(loadMs),
+    buildMs: round(buildMs),
+    rssBeforeMB: before.rssMB,
+    peakRssMB: memoryOf().peakRssMB,
+  });
+} else throw new Error(`usage: sync_child.ts cold|warm|stored <dir>, got ${mode}`);

@@ -71,16 +71,23 @@ Deno.test("another format, a broken file or a broken entry reads as missing", ()
     assertEquals((await new FileTemplateStore(path, { onError }).load()).get(oid), undefined);
     assertEquals(errors, [], "another format is not an error, only not read");
 
-    await Deno.writeTextFile(path, '{"format": "gitfaas-compiled-template/1", "templ');
+    // Cut off in the middle of a line, as by a full disk.
+    const header = '{"format":"gitfaas-compiled-template/1"}\n';
+    await Deno.writeTextFile(path, `${header}${oid} {"documents":[`);
     assertEquals((await new FileTemplateStore(path, { onError }).load()).get(oid), undefined);
     assertEquals(errors.length, 1);
 
     const good = new FileTemplateStore(path, { minUnsaved: 1 });
     good.keep(templates(2));
     await good.settled();
-    const file = JSON.parse(await Deno.readTextFile(path));
-    file.templates[oid].documents[0].root = { o: { kind: { x: 1 } } };
-    await Deno.writeTextFile(path, JSON.stringify(file));
+    const lines = (await Deno.readTextFile(path)).split("\n");
+    assertEquals(lines[0], header.trim());
+    const broken = lines.map((line) =>
+      line.startsWith(`${oid} `)
+        ? `${oid} {"documents":[{"index":0,"line":1,"root":{"x":1}}]}`
+        : line
+    );
+    await Deno.writeTextFile(path, broken.join("\n"));
     const lookup = await new FileTemplateStore(path, { onError }).load();
     assertEquals(lookup.get(oid), undefined);
     assert(lookup.get("1".padStart(40, "0")));
@@ -98,4 +105,13 @@ Deno.test("a write that fails is reported and leaves nothing behind", () =>
     await store.settled();
     assertEquals(errors.length, 1);
     assertEquals([...Deno.readDirSync(dir)], []);
+  }));
+
+Deno.test("a write cut off by a killed process leaves a file the next start removes", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/templates.json`;
+    await Deno.writeTextFile(`${path}.0b6f7a4e.tmp`, '{"format": "gitfaas-compi');
+    await Deno.writeTextFile(`${dir}/unrelated.tmp`, "kept");
+    await new FileTemplateStore(path).load();
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["unrelated.tmp"]);
   }));

@@ -204,19 +204,24 @@ export function syncTable(sync: SyncResult[]): string {
       "manifests",
       "first sync (fetch + build) ms",
       "peak RSS MB",
-      "build from cache ms (again, same process)",
+      "build from cache, compiling all, ms (again, same process)",
+      "peak RSS MB",
+      "build with compiled templates kept in DATA_DIR, ms",
       "peak RSS MB",
       "no-change poll: requests, bytes, median / max ms",
     ],
     sync.map((s) => {
       const cold = s.cold as Record<string, number> & { poll: Record<string, number> };
       const warm = s.warm as Record<string, number>;
+      const stored = (s.stored ?? {}) as Record<string, number>;
       return [
         f(s.manifests, 0),
         f(cold.firstSyncMs, 0),
         f(cold.peakRssMB),
         `**${f(warm.buildMs, 0)}** (${f(warm.rebuildMs, 0)})`,
         `**${f(warm.peakRssMB)}**`,
+        `**${f(stored.buildMs, 0)}**`,
+        `**${f(stored.peakRssMB)}**`,
         `${cold.poll.requests}, ${f(cold.poll.bytes, 0)} B, ${f(cold.poll.medianMs, 1)} / ${
           f(cold.poll.maxMs, 1)
         }`,
@@ -317,10 +322,13 @@ export function verdicts(results: Results): Verdict[] {
   const big = results.sync?.find((s) => s.manifests === 10_000);
   if (big) {
     const warm = big.warm as Record<string, number>;
+    const stored = (big.stored ?? {}) as Record<string, number>;
     out.push({
       target: "index build of 10,000 manifests < 2 s, peak RSS < 200 MB",
-      measured: `${f(warm.buildMs, 0)} ms, peak RSS ${f(warm.peakRssMB)} MB (build from cache, ` +
-        `own process); first sync ${f((big.cold as Record<string, number>).firstSyncMs, 0)} ms`,
+      measured: `compiling every template: ${f(warm.buildMs, 0)} ms, peak RSS ` +
+        `${f(warm.peakRssMB)} MB; with the templates kept in DATA_DIR (a warm restart): ` +
+        `${f(stored.buildMs, 0)} ms, ${f(stored.peakRssMB)} MB; first sync ` +
+        `${f((big.cold as Record<string, number>).firstSyncMs, 0)} ms`,
       met: warm.buildMs < 2000 && warm.peakRssMB < 200,
     });
   }

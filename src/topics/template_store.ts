@@ -7,12 +7,7 @@
  */
 
 import type { CompiledTemplate } from "../render/template.ts";
-import {
-  decodeTemplate,
-  type EncodedTemplate,
-  encodeTemplate,
-  TEMPLATE_FORMAT,
-} from "../render/template_codec.ts";
+import { decodeTemplate, encodeTemplate, TEMPLATE_FORMAT } from "../render/template_codec.ts";
 
 /** Compiled templates by blob id. */
 export interface TemplateLookup {
@@ -44,12 +39,10 @@ export interface FileTemplateStoreOptions {
   onError?: (error: Error) => void;
 }
 
-interface StoreFile {
-  format: string;
-  templates: Record<string, EncodedTemplate>;
-}
-
-/** A {@linkcode TemplateStore} in one JSON file, replaced atomically on every write. */
+/**
+ * A {@linkcode TemplateStore} in one file, replaced atomically on every write: a JSON header line
+ * naming the format, then one line per blob, `<oid> <template as JSON>`.
+ */
 export class FileTemplateStore implements TemplateStore {
   readonly #path: string;
   readonly #minUnsaved: number;
@@ -68,25 +61,40 @@ export class FileTemplateStore implements TemplateStore {
     this.#onError = options.onError ?? (() => undefined);
   }
 
-  /** Reads the file; each template is decoded when first asked for. */
+  /**
+   * Reads the file. Each template is parsed and decoded when asked for, and then let go of: the
+   * file's text is all that is held until then. Ask once per blob.
+   */
   async load(): Promise<TemplateLookup> {
-    let file: StoreFile;
+    await this.#removeLeftovers();
+    let text: string;
     try {
-      file = JSON.parse(await Deno.readTextFile(this.#path));
+      text = await Deno.readTextFile(this.#path);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) this.#onError(error as Error);
       return { get: () => undefined };
     }
-    if (file?.format !== TEMPLATE_FORMAT || typeof file.templates !== "object") {
-      return { get: () => undefined };
+    if (!text.startsWith(HEADER)) return { get: () => undefined };
+    // Where each blob's template starts; a line is `<oid> <template as JSON>`.
+    const lines = new Map<string, number>();
+    for (let at = HEADER.length; at < text.length;) {
+      const space = text.indexOf(" ", at);
+      const end = text.indexOf("\n", at);
+      if (space === -1 || end === -1 || space > end) {
+        this.#onError(new Error(`${this.#path}: the line at offset ${at} is cut short`));
+        break;
+      }
+      lines.set(text.slice(at, space), space + 1);
+      at = end + 1;
     }
-    const templates = file.templates ?? {};
-    this.#onDisk = new Set(Object.keys(templates));
+    this.#onDisk = new Set(lines.keys());
     return {
       get: (oid) => {
-        if (!Object.hasOwn(templates, oid)) return undefined;
+        const start = lines.get(oid);
+        if (start === undefined) return undefined;
+        lines.delete(oid);
         try {
-          return decodeTemplate(templates[oid]);
+          return decodeTemplate(JSON.parse(text.slice(start, text.indexOf("\n", start))));
         } catch (error) {
           this.#onError(error as Error);
           return undefined;
@@ -110,6 +118,22 @@ export class FileTemplateStore implements TemplateStore {
     return this.#writing;
   }
 
+  /** Temporary files of writes that a killed process never finished. */
+  async #removeLeftovers(): Promise<void> {
+    const slash = this.#path.lastIndexOf("/");
+    const dir = slash === -1 ? "." : this.#path.slice(0, slash) || "/";
+    const name = this.#path.slice(slash + 1);
+    try {
+      for await (const entry of Deno.readDir(dir)) {
+        if (entry.name.startsWith(`${name}.`) && entry.name.endsWith(".tmp")) {
+          await Deno.remove(`${dir}/${entry.name}`).catch(() => undefined);
+        }
+      }
+    } catch {
+      // No folder yet: nothing was ever written.
+    }
+  }
+
   async #drain(): Promise<void> {
     try {
       while (this.#pending) {
@@ -123,16 +147,41 @@ export class FileTemplateStore implements TemplateStore {
   }
 
   async #write(templates: ReadonlyMap<string, CompiledTemplate>): Promise<void> {
-    const file: StoreFile = { format: TEMPLATE_FORMAT, templates: {} };
-    for (const [oid, template] of templates) file.templates[oid] = encodeTemplate(template);
     const temporary = `${this.#path}.${crypto.randomUUID()}.tmp`;
+    let file: Deno.FsFile | undefined;
     try {
-      await Deno.writeTextFile(temporary, JSON.stringify(file));
+      file = await Deno.open(temporary, { write: true, createNew: true });
+      const encoder = new TextEncoder();
+      let chunk = HEADER;
+      // Written some hundred lines at a time: each write lets requests in, so a large index
+      // never holds the event loop for the whole encoding.
+      for (const [oid, template] of templates) {
+        chunk += `${oid} ${JSON.stringify(encodeTemplate(template))}\n`;
+        if (chunk.length >= WRITE_CHUNK) {
+          await writeAll(file, encoder.encode(chunk));
+          chunk = "";
+        }
+      }
+      await writeAll(file, encoder.encode(chunk));
+      file.close();
+      file = undefined;
       await Deno.rename(temporary, this.#path);
       this.#onDisk = new Set(templates.keys());
     } catch (error) {
+      file?.close();
       this.#onError(error as Error);
       await Deno.remove(temporary).catch(() => undefined);
     }
+  }
+}
+
+const HEADER = `${JSON.stringify({ format: TEMPLATE_FORMAT })}\n`;
+
+/** Characters of template lines encoded before each write. */
+const WRITE_CHUNK = 256 * 1024;
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await file.write(bytes.subarray(written));
   }
 }
