@@ -171,15 +171,7 @@ Deno.test("force-push, deleted branch, truncated pack: followed or survived, and
 Deno.test("a restart with a warm DATA_DIR serves without fetching, and serves the cached revision while Git is down", async (t) => {
   const stack = await startStack({ files: FILES });
   const { repo, git } = stack;
-  const env = {
-    GIT_URL: git.repoUrl("pipelines"),
-    GIT_USER_NAME: git.user,
-    GIT_PERSONAL_TOKEN: git.token,
-    KUBECONFIG: stack.kubeconfigPath,
-    DATA_DIR: stack.dataDir,
-    GIT_POLL_INTERVAL: "3600",
-    GIT_TIMEOUT: "2",
-  };
+  const env = { ...stack.env, GIT_TIMEOUT: "2" };
   const routers: RouterProcess[] = [];
   const restart = async () => {
     const router = await RouterProcess.start(env);

@@ -21,15 +21,7 @@ function builds(router: RouterProcess) {
 
 Deno.test("a warm restart reuses compiled templates from DATA_DIR and applies the same objects", async () => {
   const stack = await startStack({ files: manyManifests(MANIFESTS) });
-  const { git, kube, repo } = stack;
-  const env = {
-    GIT_URL: git.repoUrl("pipelines"),
-    GIT_USER_NAME: git.user,
-    GIT_PERSONAL_TOKEN: git.token,
-    KUBECONFIG: stack.kubeconfigPath,
-    DATA_DIR: stack.dataDir,
-    GIT_POLL_INTERVAL: "3600",
-  };
+  const { kube, repo } = stack;
   const publish = (router: RouterProcess, topic: string, key: string) =>
     router.call(`/publish/${topic}?replicas=2`, {
       method: "POST",
@@ -47,7 +39,7 @@ Deno.test("a warm restart reuses compiled templates from DATA_DIR and applies th
     );
     assert(kept.includes("gitfaas-templates.json"), kept.join(", "));
 
-    restarted = await RouterProcess.start(env);
+    restarted = await RouterProcess.start(stack.env);
     await restarted.waitFor(async () => (await restarted!.call("/readyz")).status === 200);
     assertEquals(builds(restarted), [{ compiled: 0, reused: MANIFESTS }]);
     const second = await publish(restarted, "t7", "after");

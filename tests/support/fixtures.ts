@@ -67,6 +67,8 @@ export interface Stack {
   router: RouterProcess;
   kubeconfigPath: string;
   dataDir: string;
+  /** The environment the router was started with, for starting it again. */
+  env: Record<string, string>;
   /** Stops the router and the servers. */
   close(): Promise<void>;
 }
@@ -94,17 +96,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const kubeconfigPath = `${work}/kubeconfig`;
   await kube.writeKubeconfig(kubeconfigPath);
   const dataDir = `${work}/data`;
+  const env = {
+    GIT_URL: git.repoUrl("pipelines"),
+    GIT_USER_NAME: git.user,
+    GIT_PERSONAL_TOKEN: git.token,
+    KUBECONFIG: kubeconfigPath,
+    DATA_DIR: dataDir,
+    GIT_POLL_INTERVAL: "3600",
+    ...options.env,
+  };
   let router: RouterProcess;
   try {
-    router = await RouterProcess.start({
-      GIT_URL: git.repoUrl("pipelines"),
-      GIT_USER_NAME: git.user,
-      GIT_PERSONAL_TOKEN: git.token,
-      KUBECONFIG: kubeconfigPath,
-      DATA_DIR: dataDir,
-      GIT_POLL_INTERVAL: "3600",
-      ...options.env,
-    });
+    router = await RouterProcess.start(env);
   } catch (error) {
     await kube.close();
     await git.close();
@@ -122,6 +125,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     router,
     kubeconfigPath,
     dataDir,
+    env,
     async close() {
       await router.stop();
       await kube.close();
