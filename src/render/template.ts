@@ -93,7 +93,13 @@ export interface CompiledTemplate {
 /** Values available to a render; a name with no value renders as an empty string. */
 export type Values = Readonly<Record<string, string>>;
 
-/** Parses a manifest template (mustache tags inside YAML, one or more documents). */
+/**
+ * Parses a manifest template (mustache tags inside YAML, one or more documents).
+ *
+ * Compiled templates outlive the process in DATA_DIR (`template_codec.ts`): any change to what
+ * this returns for a given text must come with a new `TEMPLATE_FORMAT`, so that files written
+ * by an older router are compiled again instead of read.
+ */
 export function compileTemplate(source: string): CompiledTemplate {
   const tokens = parseMustache(source);
   const marker = uniqueMarker(source);
