@@ -71,12 +71,17 @@ function commitObjectsFs(gitdir: string): typeof fs {
       () => undefined,
     );
   let gitdirStat: Promise<unknown> | undefined;
-  const looseObject = new RegExp(`^${escapeRegExp(objects)}/([0-9a-f]{2})/[0-9a-f]{38}$`);
+  // A loose object's path: `objects/` + two hex digits + `/` + 38 more.
+  const looseFanOut = (path: unknown) =>
+    typeof path === "string" && path.length === objects.length + 42 &&
+      path.startsWith(objects) && path[objects.length] === "/" && path[objects.length + 3] === "/"
+      ? path.slice(objects.length + 1, objects.length + 3)
+      : undefined;
   const promises = {
     ...fs.promises,
     readFile: async (path: unknown, options?: unknown) => {
-      const loose = typeof path === "string" ? looseObject.exec(path) : null;
-      if (loose && (await list())?.fanOut.has(loose[1]) === false) throw MISSING;
+      const fanOut = looseFanOut(path);
+      if (fanOut && (await list())?.fanOut.has(fanOut) === false) throw MISSING;
       return disk.readFile(path, options);
     },
     readdir: async (path: unknown, options?: unknown) => {
@@ -93,10 +98,6 @@ function commitObjectsFs(gitdir: string): typeof fs {
 
 /** What a missing file reads as (isomorphic-git looks only at the code). */
 const MISSING = Object.assign(new Error("no such loose object"), { code: "ENOENT" });
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
 
 /** Why a Git operation failed, for `/status` and for choosing an HTTP status. */
 export type GitErrorKind = "unreachable" | "auth" | "not-found" | "timeout" | "protocol";

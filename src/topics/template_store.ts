@@ -6,6 +6,7 @@
  * @module
  */
 
+import { basename, dirname } from "node:path";
 import type { CompiledTemplate } from "../render/template.ts";
 import { decodeTemplate, encodeTemplate, TEMPLATE_FORMAT } from "../render/template_codec.ts";
 
@@ -120,9 +121,8 @@ export class FileTemplateStore implements TemplateStore {
 
   /** Temporary files of writes that a killed process never finished. */
   async #removeLeftovers(): Promise<void> {
-    const slash = this.#path.lastIndexOf("/");
-    const dir = slash === -1 ? "." : this.#path.slice(0, slash) || "/";
-    const name = this.#path.slice(slash + 1);
+    const dir = dirname(this.#path);
+    const name = basename(this.#path);
     try {
       for await (const entry of Deno.readDir(dir)) {
         if (entry.name.startsWith(`${name}.`) && entry.name.endsWith(".tmp")) {
