@@ -18,7 +18,7 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import { KubeSim } from "../tests/support/kube_sim.ts";
+import { KubeSim } from "../tests/support/kube_sim/mod.ts";
 import { testCertificates } from "../tests/support/tls.ts";
 import { commands, reply } from "./lib/child.ts";
 

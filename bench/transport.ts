@@ -12,7 +12,7 @@
  * @module
  */
 
-import { KubeSim } from "../tests/support/kube_sim.ts";
+import { KubeSim } from "../tests/support/kube_sim/mod.ts";
 import type { BenchContext } from "./lib/context.ts";
 import { median, round } from "./lib/stats.ts";
 

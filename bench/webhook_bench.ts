@@ -10,7 +10,7 @@
 
 import { configJson, ECHO_JOB, manyManifests } from "../tests/support/fixtures.ts";
 import { GitServer, type TestRepo } from "../tests/support/git_server.ts";
-import { KubeSim } from "../tests/support/kube_sim.ts";
+import { KubeSim } from "../tests/support/kube_sim/mod.ts";
 import { RouterProcess } from "../tests/support/router_process.ts";
 import { deliveryHeaders, pushPayload } from "../tests/support/webhook_payloads.ts";
 

@@ -7,7 +7,7 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { configJson, ECHO_JOB } from "./support/fixtures.ts";
 import { GitServer } from "./support/git_server.ts";
-import { KubeSim } from "./support/kube_sim.ts";
+import { KubeSim } from "./support/kube_sim/mod.ts";
 import { RouterProcess } from "./support/router_process.ts";
 
 const NAMESPACE_OBJECT = `apiVersion: v1

@@ -8,7 +8,7 @@
 
 import nodeAssert from "node:assert/strict";
 import { onPath } from "./support/on_path.ts";
-import { KubeSim } from "./support/kube_sim.ts";
+import { KubeSim } from "./support/kube_sim/mod.ts";
 
 const kubectlPath = onPath("kubectl");
 if (!kubectlPath) console.warn("kubectl is not on PATH: skipping the kubectl fidelity tests");

@@ -12,7 +12,7 @@ import {
   Watch,
 } from "@kubernetes/client-node";
 import nodeAssert from "node:assert/strict";
-import { KubeSim, type KubeSimOptions } from "./support/kube_sim.ts";
+import { KubeSim, type KubeSimOptions } from "./support/kube_sim/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = Record<string, any>;

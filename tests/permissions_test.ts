@@ -9,7 +9,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "./suppo
 import { permissionFlags, readDockerfile, ROOT, startCommand } from "./support/deploy_files.ts";
 import { configJson, ECHO_JOB } from "./support/fixtures.ts";
 import { GitServer } from "./support/git_server.ts";
-import { KubeSim } from "./support/kube_sim.ts";
+import { KubeSim } from "./support/kube_sim/mod.ts";
 import { ENV_NAMES, readSettings } from "../src/config/settings.ts";
 import { connectKube } from "../src/kube/connection.ts";
 

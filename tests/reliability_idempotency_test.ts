@@ -8,7 +8,7 @@
 
 import { assert, assertEquals } from "./support/assert.ts";
 import { configJson, startStack } from "./support/fixtures.ts";
-import type { KubeSim } from "./support/kube_sim.ts";
+import type { KubeSim } from "./support/kube_sim/mod.ts";
 
 const CONFIG_MAP = `apiVersion: v1
 kind: ConfigMap

@@ -9,7 +9,7 @@
 
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { configJson, ECHO_JOB, startStack } from "./support/fixtures.ts";
-import type { SimRequest } from "./support/kube_sim.ts";
+import type { SimRequest } from "./support/kube_sim/mod.ts";
 import { generatedName, publishSeed } from "../src/publish/values.ts";
 
 const APPLIED = new Set(["created", "configured", "unchanged"]);

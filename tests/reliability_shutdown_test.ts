@@ -6,7 +6,7 @@
 
 import { assert, assertEquals } from "./support/assert.ts";
 import { startStack } from "./support/fixtures.ts";
-import type { KubeSim } from "./support/kube_sim.ts";
+import type { KubeSim } from "./support/kube_sim/mod.ts";
 import type { RouterProcess } from "./support/router_process.ts";
 
 const isJobWrite = (r: { method: string; path: string }) =>

@@ -8,7 +8,7 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { configJson, ECHO_JOB, jobEnv, startStack } from "./support/fixtures.ts";
 import { RouterProcess } from "./support/router_process.ts";
 import { GitServer } from "./support/git_server.ts";
-import { KubeSim } from "./support/kube_sim.ts";
+import { KubeSim } from "./support/kube_sim/mod.ts";
 
 const text = "text/plain";
 

@@ -5,7 +5,7 @@
  */
 
 import { GitServer, type TestRepo } from "./git_server.ts";
-import { KubeSim, type KubeSimOptions } from "./kube_sim.ts";
+import { KubeSim, type KubeSimOptions } from "./kube_sim/mod.ts";
 import { RouterProcess } from "./router_process.ts";
 
 /** A Job template that shows every built-in value in its environment. */

@@ -10,8 +10,8 @@
  * @module
  */
 
-import { clone, deepEqual, isObject, type JsonObject } from "./kube_sim_patch.ts";
-import { ApiError } from "./kube_sim_status.ts";
+import { clone, deepEqual, isObject, type JsonObject } from "./patch.ts";
+import { ApiError } from "./status.ts";
 
 /** Which part of an object an operation may touch. */
 export type Scope = "main" | "status";

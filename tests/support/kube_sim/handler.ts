@@ -6,10 +6,10 @@
  */
 
 import { parse as parseYaml } from "yaml";
-import { managerFromUserAgent } from "./kube_sim_fields.ts";
-import { isObject, type JsonObject } from "./kube_sim_patch.ts";
-import type { ResourceDef, ResourceRegistry } from "./kube_sim_resources.ts";
-import { allOf, fieldMatcher, labelMatcher } from "./kube_sim_selectors.ts";
+import { managerFromUserAgent } from "./fields.ts";
+import { isObject, type JsonObject } from "./patch.ts";
+import type { ResourceDef, ResourceRegistry } from "./resources.ts";
+import { allOf, fieldMatcher, labelMatcher } from "./selectors.ts";
 import {
   ApiError,
   badRequest,
@@ -19,9 +19,9 @@ import {
   notSupported,
   pathNotFound,
   required,
-} from "./kube_sim_status.ts";
-import type { ObjectStore, WriteContext } from "./kube_sim_store.ts";
-import type { WatchHub } from "./kube_sim_watch.ts";
+} from "./status.ts";
+import type { ObjectStore, WriteContext } from "./store.ts";
+import type { WatchHub } from "./watch.ts";
 
 /** What the handler records about a request, filled in while routing. */
 export interface RouteInfo {

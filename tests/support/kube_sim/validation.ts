@@ -6,16 +6,10 @@
  * @module
  */
 
-import type { JsonObject } from "./kube_sim_patch.ts";
-import { isObject } from "./kube_sim_patch.ts";
-import type { ResourceDef } from "./kube_sim_resources.ts";
-import {
-  type FieldError,
-  invalid,
-  invalidObject,
-  notSupported,
-  required,
-} from "./kube_sim_status.ts";
+import type { JsonObject } from "./patch.ts";
+import { isObject } from "./patch.ts";
+import type { ResourceDef } from "./resources.ts";
+import { type FieldError, invalid, invalidObject, notSupported, required } from "./status.ts";
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

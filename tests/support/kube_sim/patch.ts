@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ApiError } from "./kube_sim_status.ts";
+import { ApiError } from "./status.ts";
 
 /** A JSON object; `any` values keep manifest traversal terse, as in the public API. */
 // deno-lint-ignore no-explicit-any

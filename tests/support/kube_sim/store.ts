@@ -9,17 +9,17 @@
  */
 
 import { parse as parseYaml } from "yaml";
-import { applyDefaults } from "./kube_sim_defaults.ts";
+import { applyDefaults } from "./defaults.ts";
 import {
   nowTime,
   type OwnershipContext,
   recordUpdate,
   type Scope,
   serverSideApply,
-} from "./kube_sim_fields.ts";
-import { deepEqual, isObject, type JsonObject, jsonPatch, mergePatch } from "./kube_sim_patch.ts";
-import type { ResourceDef, ResourceRegistry } from "./kube_sim_resources.ts";
-import type { Matcher } from "./kube_sim_selectors.ts";
+} from "./fields.ts";
+import { deepEqual, isObject, type JsonObject, jsonPatch, mergePatch } from "./patch.ts";
+import type { ResourceDef, ResourceRegistry } from "./resources.ts";
+import type { Matcher } from "./selectors.ts";
 import {
   alreadyExists,
   ApiError,
@@ -28,8 +28,8 @@ import {
   notFound,
   type QualifiedNames,
   unsupportedPatch,
-} from "./kube_sim_status.ts";
-import { validateObject } from "./kube_sim_validation.ts";
+} from "./status.ts";
+import { validateObject } from "./validation.ts";
 
 /** A change, as delivered to watchers. */
 export interface Change {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { JsonObject } from "./kube_sim_patch.ts";
+import type { JsonObject } from "./patch.ts";
 
 /** One served resource (one version of it). */
 export interface ResourceDef {

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { nowTime } from "./kube_sim_fields.ts";
-import { deepEqual, isObject, type JsonObject } from "./kube_sim_patch.ts";
-import type { ResourceDef } from "./kube_sim_resources.ts";
+import { nowTime } from "./fields.ts";
+import { deepEqual, isObject, type JsonObject } from "./patch.ts";
+import type { ResourceDef } from "./resources.ts";
 
 function utf8Base64(text: string): string {
   let binary = "";

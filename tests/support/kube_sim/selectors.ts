@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { JsonObject } from "./kube_sim_patch.ts";
-import { badRequest } from "./kube_sim_status.ts";
+import type { JsonObject } from "./patch.ts";
+import { badRequest } from "./status.ts";
 
 /** A compiled selector; `undefined` input matches everything. */
 export type Matcher = (obj: JsonObject) => boolean;

@@ -28,14 +28,14 @@
  * @module
  */
 
-import { errorResponse, handle, type HandlerContext, type RouteInfo } from "./kube_sim_handler.ts";
-import { ResourceRegistry } from "./kube_sim_resources.ts";
-import { clone, type JsonObject } from "./kube_sim_patch.ts";
-import { labelMatcher } from "./kube_sim_selectors.ts";
-import { genericStatus, unauthorized } from "./kube_sim_status.ts";
-import { ObjectStore } from "./kube_sim_store.ts";
-import { WatchHub } from "./kube_sim_watch.ts";
-import { testCertificates } from "./tls.ts";
+import { errorResponse, handle, type HandlerContext, type RouteInfo } from "./handler.ts";
+import { ResourceRegistry } from "./resources.ts";
+import { clone, type JsonObject } from "./patch.ts";
+import { labelMatcher } from "./selectors.ts";
+import { genericStatus, unauthorized } from "./status.ts";
+import { ObjectStore } from "./store.ts";
+import { WatchHub } from "./watch.ts";
+import { testCertificates } from "../tls.ts";
 
 /** Options of {@link KubeSim.start}. */
 export interface KubeSimOptions {

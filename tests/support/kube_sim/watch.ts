@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { JsonObject } from "./kube_sim_patch.ts";
-import type { ResourceDef } from "./kube_sim_resources.ts";
-import type { Matcher } from "./kube_sim_selectors.ts";
-import type { Change, ObjectStore } from "./kube_sim_store.ts";
+import type { JsonObject } from "./patch.ts";
+import type { ResourceDef } from "./resources.ts";
+import type { Matcher } from "./selectors.ts";
+import type { Change, ObjectStore } from "./store.ts";
 
 const historyLimit = 10_000;
 const encoder = new TextEncoder();
