@@ -1,6 +1,6 @@
 import { assertEquals, assertRejects } from "./support/assert.ts";
 import { readBody } from "../src/http/body.ts";
-import { HttpError } from "../src/http/json.ts";
+import { HttpError } from "../src/http/http_error.ts";
 
 function streamed(chunks: number, size: number): { request: Request; pulled: () => number } {
   let pulled = 0;

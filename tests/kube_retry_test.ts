@@ -15,7 +15,7 @@ Deno.test("failures that pass are retried until success", async () => {
   let calls = 0;
   const result = await withRetries(() => {
     calls++;
-    if (calls < 3) throw new KubeApiError("busy", 503, "ServiceUnavailable");
+    if (calls < 3) throw new KubeApiError("busy", { status: 503, reason: "ServiceUnavailable" });
     return Promise.resolve("ok");
   }, { ...budget(5000), baseDelayMs: 1 });
   assertEquals(result, "ok");
@@ -33,7 +33,7 @@ Deno.test("answers a retry cannot fix are not retried", async () => {
     await assertRejects(() =>
       withRetries(() => {
         calls++;
-        throw new KubeApiError("no", status, reason);
+        throw new KubeApiError("no", { status, reason });
       }, { ...budget(5000), baseDelayMs: 1 }), KubeApiError);
     assertEquals(calls, 1, `${status}`);
   }
@@ -44,7 +44,13 @@ Deno.test("Retry-After is honoured, and a wait past the deadline gives up at onc
   const times: number[] = [];
   await withRetries(() => {
     times.push(performance.now());
-    if (++calls === 1) throw new KubeApiError("slow down", 429, "TooManyRequests", 0.2);
+    if (++calls === 1) {
+      throw new KubeApiError("slow down", {
+        status: 429,
+        reason: "TooManyRequests",
+        retryAfterSeconds: 0.2,
+      });
+    }
     return Promise.resolve();
   }, budget(5000));
   assertEquals(times[1] - times[0] >= 195, true, `waited ${times[1] - times[0]} ms`);
@@ -53,12 +59,17 @@ Deno.test("Retry-After is honoured, and a wait past the deadline gives up at onc
   const error = await assertRejects(
     () =>
       withRetries(() => {
-        throw new KubeApiError("slow down", 429, "TooManyRequests", 60);
+        throw new KubeApiError("slow down", {
+          status: 429,
+          reason: "TooManyRequests",
+          retryAfterSeconds: 60,
+        });
       }, budget(1000)),
     GaveUpError,
     "gave up after 1 attempt",
   );
   assertEquals(error.attempts, 1);
+  assertEquals((error.cause as KubeApiError).message, "slow down");
   assertEquals(performance.now() - started < 500, true);
 });
 

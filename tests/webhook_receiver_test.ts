@@ -17,7 +17,7 @@ import {
 } from "./support/webhook_payloads.ts";
 import { WebhookReceiver, type WebhookReceiverOptions } from "../src/webhook/receiver.ts";
 import { ReplayCache } from "../src/webhook/replay_cache.ts";
-import { IndexBuildError } from "../src/topics/topic_index.ts";
+import { indexBuildError } from "../src/topics/topic_index.ts";
 
 const SECRET = "s3cret-for-tests";
 const GIT_URL = "https://git.example.com/team/pipelines.git";
@@ -35,7 +35,7 @@ class FakeSyncer {
     this.syncs++;
     await new Promise((r) => setTimeout(r, 1));
     const head = this.heads.length > 1 ? this.heads.shift()! : this.heads[0];
-    if (this.broken.has(head)) throw new IndexBuildError(head, ["config.json: not valid JSON"]);
+    if (this.broken.has(head)) throw indexBuildError(head, ["config.json: not valid JSON"]);
     const changed = this.index?.revision !== head;
     this.index = { revision: head };
     return { revision: head, changed };

@@ -305,7 +305,9 @@ function kindList(env: Env, name: string, fallback: string): KindRule[] {
   try {
     return parseKindList(optional(env, name) ?? fallback);
   } catch (error) {
-    if (error instanceof PolicySyntaxError) throw new SettingsError(`${name}: ${error.message}`);
+    if (error instanceof PolicySyntaxError) {
+      throw new SettingsError(`${name}: ${error.message}`, { cause: error });
+    }
     throw error;
   }
 }

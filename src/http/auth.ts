@@ -5,7 +5,9 @@
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import { HttpError } from "./json.ts";
+import { HttpError } from "./http_error.ts";
+import type { Route } from "./route.ts";
+import { STATUS_CODE } from "./status.ts";
 
 /** A check that throws 401 unless the request carries `Authorization: Bearer <token>`. */
 export function bearerCheck(token: string): (request: Request) => void {
@@ -16,11 +18,21 @@ export function bearerCheck(token: string): (request: Request) => void {
     const given = createHash("sha256").update(match?.[1] ?? "").digest();
     if (!match || !timingSafeEqual(given, expected)) {
       throw new HttpError(
-        401,
+        STATUS_CODE.Unauthorized,
         "missing or wrong bearer token: send Authorization: Bearer <PUBLISH_TOKEN>",
-        {},
-        { "www-authenticate": 'Bearer realm="gitfaas"' },
+        { headers: { "www-authenticate": 'Bearer realm="gitfaas"' } },
       );
     }
   };
+}
+
+/** `routes` with `authorize` checked before each handler runs. */
+export function guarded(routes: Route[], authorize: (request: Request) => void): Route[] {
+  return routes.map((route) => ({
+    ...route,
+    handler: (request, params, info) => {
+      authorize(request);
+      return route.handler(request, params, info);
+    },
+  }));
 }

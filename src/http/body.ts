@@ -5,14 +5,17 @@
  */
 
 import { concatBytes } from "../lib/bytes.ts";
-import { HttpError } from "./json.ts";
+import { HttpError } from "./http_error.ts";
+import { STATUS_CODE } from "./status.ts";
 
 /** Reads the whole body, or throws 413 as soon as it passes `maxBytes`. */
 export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () =>
-    new HttpError(413, `the body is larger than the limit of ${maxBytes} bytes`, {
-      limitBytes: maxBytes,
-    });
+    new HttpError(
+      STATUS_CODE.ContentTooLarge,
+      `the body is larger than the limit of ${maxBytes} bytes`,
+      { details: { limitBytes: maxBytes } },
+    );
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) {
     await request.body?.cancel().catch(() => undefined);

@@ -7,7 +7,8 @@
 
 import type { PublishRequest } from "../publish/publisher.ts";
 import { mediaType, readBody } from "./body.ts";
-import { HttpError } from "./json.ts";
+import { HttpError } from "./http_error.ts";
+import { STATUS_CODE } from "./status.ts";
 
 /** Limits on what a publish request may carry. */
 export interface PublishLimits {
@@ -28,31 +29,61 @@ const ACCEPTED_TYPES = new Set(["", "application/json", "text/plain"]);
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * The topic named by `rawTopic`, the path after `/publish/`: up to the first `&` (the seed's
+ * `/publish/topic&name=value` form), percent-decoded; undefined when it cannot be decoded.
+ */
+export function topicOf(rawTopic: string): string | undefined {
+  const ampersand = rawTopic.indexOf("&");
+  try {
+    return decodeURIComponent(ampersand === -1 ? rawTopic : rawTopic.slice(0, ampersand));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parses a publish request whose path after `/publish/` is `rawTopic`. */
 export async function parsePublishRequest(
   request: Request,
   rawTopic: string,
   limits: PublishLimits,
 ): Promise<PublishRequest> {
-  const url = new URL(request.url);
+  const topic = topicOf(rawTopic);
+  if (topic === undefined) {
+    throw new HttpError(
+      STATUS_CODE.BadRequest,
+      "the topic in the path is not valid percent-encoding",
+    );
+  }
+  if (topic === "") {
+    throw new HttpError(STATUS_CODE.NotFound, "no topic given: POST /publish/<topic>");
+  }
+  const query = queryOf(request, rawTopic, limits);
+  const idempotencyKey = request.headers.get("idempotency-key") ?? undefined;
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw new HttpError(
+      STATUS_CODE.BadRequest,
+      "the Idempotency-Key header must be 1 to 255 printable ASCII characters without spaces",
+    );
+  }
+  const body = await bodyOf(request, limits.maxBodyBytes);
+  const dryRun = query.some(([name, value]) =>
+    name === "dryRun" && (value === "" || value === "true" || value === "All")
+  );
+  return { topic, body, query, dryRun, idempotencyKey };
+}
+
+/** The values after the topic's `&` and in the query string, within the limits. */
+function queryOf(request: Request, rawTopic: string, limits: PublishLimits): [string, string][] {
   const ampersand = rawTopic.indexOf("&");
-  const topicPart = ampersand === -1 ? rawTopic : rawTopic.slice(0, ampersand);
   const query: [string, string][] = [];
   if (ampersand !== -1) query.push(...new URLSearchParams(rawTopic.slice(ampersand + 1)));
-  query.push(...url.searchParams);
-
-  let topic: string;
-  try {
-    topic = decodeURIComponent(topicPart);
-  } catch {
-    throw new HttpError(400, "the topic in the path is not valid percent-encoding");
-  }
-  if (topic === "") throw new HttpError(404, "no topic given: POST /publish/<topic>");
+  query.push(...new URL(request.url).searchParams);
 
   const maxParams = limits.maxQueryParams ?? 64;
   if (query.length > maxParams) {
     throw new HttpError(
-      400,
+      STATUS_CODE.BadRequest,
       `${query.length} query parameters, more than the limit of ${maxParams}`,
     );
   }
@@ -60,43 +91,41 @@ export async function parsePublishRequest(
   for (const [name, value] of query) {
     if (CONTROL.test(name) || CONTROL.test(value)) {
       throw new HttpError(
-        400,
+        STATUS_CODE.BadRequest,
         `query parameter "${name.replace(CONTROL, "?")}" contains a control character`,
       );
     }
     const bytes = new TextEncoder().encode(value).byteLength;
     if (bytes > maxValueBytes || name.length > 256) {
       throw new HttpError(
-        400,
+        STATUS_CODE.BadRequest,
         `query parameter "${name.slice(0, 64)}" is longer than the limit of ${maxValueBytes} bytes`,
       );
     }
   }
-  const idempotencyKey = request.headers.get("idempotency-key") ?? undefined;
-  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new HttpError(
-      400,
-      "the Idempotency-Key header must be 1 to 255 printable ASCII characters without spaces",
-    );
-  }
+  return query;
+}
 
+/** The body, of an accepted type, within `maxBytes`, and valid JSON when it says it is. */
+async function bodyOf(request: Request, maxBytes: number): Promise<Uint8Array> {
   const type = mediaType(request);
   if (!ACCEPTED_TYPES.has(type)) {
     throw new HttpError(
-      415,
+      STATUS_CODE.UnsupportedMediaType,
       `unsupported content type "${type}": send application/json, text/plain or no content type`,
     );
   }
-  const body = await readBody(request, limits.maxBodyBytes);
+  const body = await readBody(request, maxBytes);
   if (type === "application/json" && body.byteLength > 0) {
     try {
       JSON.parse(utf8.decode(body));
     } catch (error) {
-      throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
+      throw new HttpError(
+        STATUS_CODE.BadRequest,
+        `the body is not valid JSON: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   }
-  const dryRun = query.some(([name, value]) =>
-    name === "dryRun" && (value === "" || value === "true" || value === "All")
-  );
-  return { topic, body, query, dryRun, idempotencyKey };
+  return body;
 }

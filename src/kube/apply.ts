@@ -7,8 +7,9 @@
  * @module
  */
 
-import type { KubeConnection, KubeResponse, ResourceInfo } from "./connection.ts";
-import { KubeApiError, statusError, transportError } from "./errors.ts";
+import { isSuccessfulStatus, STATUS_CODE } from "../http/status.ts";
+import type { KubeConnection, ResourceInfo } from "./connection.ts";
+import { answerJson, KubeApiError, statusError } from "./errors.ts";
 import { withRetries } from "./retry.ts";
 
 export { KubeApiError } from "./errors.ts";
@@ -34,11 +35,11 @@ export type KubeObject = {
 /** What applying did. */
 export type ApplyOutcome = "created" | "configured" | "unchanged";
 
-/** An object ready to apply: discovery done, namespace settled. */
+/** An object ready to apply: discovery done, namespace and name settled. */
 export interface ResolvedObject {
   object: KubeObject;
   resource: ResourceInfo;
-  /** True for objects written with `generateName`: created, never updated. */
+  /** True for objects written with `generateName`: created under a derived name, never updated. */
   create: boolean;
 }
 
@@ -64,29 +65,13 @@ export interface ApplyOptions {
   onRetry?: (error: KubeApiError, attempt: number) => void;
 }
 
-/**
- * Discovers how `object` is served and settles its namespace: namespaced objects without one
- * get `namespace`, cluster-scoped ones lose theirs.
- */
-export async function resolveObject(
+/** How `object`'s kind is served (discovery), retried like any request within the deadline. */
+export function discoverResource(
   kube: KubeConnection,
   object: KubeObject,
-  options: Pick<ApplyOptions, "deadline" | "remainingMs" | "onRetry"> & {
-    namespace: string;
-    /** The name to create a `generateName` object under (see the module notes). */
-    generatedName: (prefix: string) => string;
-  },
-): Promise<ResolvedObject> {
-  const resource = await withRetries(() => discover(kube, object, options.deadline), options);
-  const metadata = object.metadata ??= {};
-  if (resource.namespaced) metadata.namespace ??= options.namespace;
-  else delete metadata.namespace;
-  const create = !metadata.name && !!metadata.generateName;
-  if (create) {
-    metadata.name = options.generatedName(metadata.generateName!);
-    delete metadata.generateName;
-  }
-  return { object, resource, create };
+  options: Pick<ApplyOptions, "deadline" | "remainingMs" | "onRetry">,
+): Promise<ResourceInfo> {
+  return withRetries(() => discover(kube, object, options.deadline), options);
 }
 
 /** Applies a resolved object. */
@@ -130,7 +115,7 @@ export async function applyObject(
     try {
       before = await withRetries(() => call(kube, "GET", path, options), options);
     } catch (error) {
-      if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
+      if (!(error instanceof KubeApiError) || error.status !== STATUS_CODE.NotFound) throw error;
     }
   }
   query.set("force", "true");
@@ -142,23 +127,36 @@ export async function applyObject(
       }),
     options,
   );
-  const [ownerKey, ownerValue] = options.ownerLabel;
-  const outcome: ApplyOutcome = status === 201
-    ? "created"
-    : before
-    ? before.metadata?.resourceVersion === body.metadata?.resourceVersion
-      ? "unchanged"
-      : "configured"
-    // Missing when looked for, there when applied: an earlier attempt of this same request,
-    // still running (a client that gave up and retried), created it with the same content.
-    : options.checkExisting && body.metadata?.labels?.[ownerKey] === ownerValue
-    ? "unchanged"
-    : "configured";
+  const outcome = applyOutcome(status, before, body, options);
   return {
     outcome,
     namespace: body.metadata?.namespace ?? metadata.namespace,
     name: body.metadata?.name ?? metadata.name!,
   };
+}
+
+/**
+ * What a server-side apply did: `created` (201), `unchanged` when the object's resourceVersion
+ * did not move, else `configured`.
+ */
+function applyOutcome(
+  status: number,
+  before: KubeObject | undefined,
+  after: KubeObject,
+  options: Pick<ApplyOptions, "checkExisting" | "ownerLabel">,
+): ApplyOutcome {
+  if (status === STATUS_CODE.Created) return "created";
+  if (before) {
+    return before.metadata?.resourceVersion === after.metadata?.resourceVersion
+      ? "unchanged"
+      : "configured";
+  }
+  // Missing when looked for, there when applied: an earlier attempt of this same request,
+  // still running (a client that gave up and retried), created it with the same content.
+  const [key, value] = options.ownerLabel;
+  return options.checkExisting && after.metadata?.labels?.[key] === value
+    ? "unchanged"
+    : "configured";
 }
 
 async function call(
@@ -178,14 +176,9 @@ async function callWithStatus(
   options: ApplyOptions,
   init: { body?: string; contentType?: string } = {},
 ): Promise<{ status: number; body: KubeObject }> {
-  let response: KubeResponse;
-  try {
-    response = await kube.request(method, path, { ...init, signal: options.deadline });
-  } catch (error) {
-    throw transportError(error, kube.server);
-  }
-  if (response.status < 200 || response.status > 299) throw statusError(response);
-  return { status: response.status, body: JSON.parse(response.text) as KubeObject };
+  const response = await kube.request(method, path, { ...init, signal: options.deadline });
+  if (!isSuccessfulStatus(response.status)) throw statusError(response);
+  return { status: response.status, body: answerJson<KubeObject>(response, path) };
 }
 
 async function discover(
@@ -197,17 +190,18 @@ async function discover(
   try {
     resource = await kube.resource(object.apiVersion, object.kind, deadline);
   } catch (error) {
-    if (error instanceof KubeApiError && error.status === 404) {
-      throw new KubeApiError(`the API server does not serve ${object.apiVersion}`, 404, "NotFound");
-    }
-    throw transportError(error, kube.server);
+    if (!(error instanceof KubeApiError) || error.status !== STATUS_CODE.NotFound) throw error;
+    throw new KubeApiError(`the API server does not serve ${object.apiVersion}`, {
+      status: STATUS_CODE.NotFound,
+      reason: "NotFound",
+      cause: error,
+    });
   }
   if (!resource) {
-    throw new KubeApiError(
-      `the API server has no kind ${object.kind} in ${object.apiVersion}`,
-      404,
-      "NotFound",
-    );
+    throw new KubeApiError(`the API server has no kind ${object.kind} in ${object.apiVersion}`, {
+      status: STATUS_CODE.NotFound,
+      reason: "NotFound",
+    });
   }
   return resource;
 }

@@ -8,6 +8,7 @@
  */
 
 import { Discovery } from "./discovery.ts";
+import { isAbort, transportError } from "./errors.ts";
 import { KubeConfigError, loadLogin } from "./login.ts";
 import { Limiter } from "./limiter.ts";
 
@@ -42,12 +43,16 @@ export interface KubeConnection {
   readonly description: string;
   /**
    * One HTTP request to the API server; `path` starts with `/`. At most KUBE_MAX_INFLIGHT run
-   * at once; the rest wait their turn.
+   * at once; the rest wait their turn. Rejects with a `KubeApiError` (`Unreachable`, `Timeout`)
+   * when no answer came; any other rejection is a bug.
    */
   request(method: string, path: string, init?: KubeRequestInit): Promise<KubeResponse>;
   /** Requests waiting for a turn (back-pressure). */
   readonly queued: number;
-  /** Discovery: how `kind` of `apiVersion` is served, or undefined when the server lacks it. */
+  /**
+   * Discovery: how `kind` of `apiVersion` is served, or undefined when the server lacks it.
+   * Rejects with a `KubeApiError`, like {@linkcode KubeConnection.request}.
+   */
   resource(
     apiVersion: string,
     kind: string,
@@ -106,20 +111,25 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
   const defaultNamespace = options.namespace ?? login.namespace ?? "default";
 
   const limiter = new Limiter(options.maxInflight ?? 32);
+  const send = async (method: string, urlPath: string, init: KubeRequestInit) => {
+    const headers = new Headers(await login.headers());
+    headers.set("accept", "application/json");
+    if (init.contentType) headers.set("content-type", init.contentType);
+    const response = await fetch(server + urlPath, {
+      method,
+      headers,
+      body: init.body,
+      signal: init.signal,
+      client,
+    });
+    return { status: response.status, headers: response.headers, text: await response.text() };
+  };
+  // The one place where a failure to get an answer (fetch's TypeError, the deadline's abort,
+  // a login that cannot give headers) becomes a KubeApiError the publish can report.
   const request = (method: string, urlPath: string, init: KubeRequestInit = {}) =>
-    limiter.run(async (): Promise<KubeResponse> => {
-      const headers = new Headers(await login.headers());
-      headers.set("accept", "application/json");
-      if (init.contentType) headers.set("content-type", init.contentType);
-      const response = await fetch(server + urlPath, {
-        method,
-        headers,
-        body: init.body,
-        signal: init.signal,
-        client,
-      });
-      return { status: response.status, headers: response.headers, text: await response.text() };
-    }, init.signal);
+    limiter.run(() => send(method, urlPath, init), init.signal).catch((error) => {
+      throw transportError(error, server);
+    });
   const discovery = new Discovery((path, signal) => request("GET", path, { signal }));
 
   return {
@@ -131,7 +141,10 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
     },
     request,
     resource(apiVersion, kind, signal) {
-      return discovery.resource(apiVersion, kind, signal);
+      return discovery.resource(apiVersion, kind, signal).catch((error) => {
+        // Requests are translated already; what is left is the deadline ending a wait.
+        throw isAbort(error) ? transportError(error, server) : error;
+      });
     },
     close() {
       client?.close();

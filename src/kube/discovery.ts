@@ -5,8 +5,9 @@
  * @module
  */
 
+import { STATUS_CODE } from "../http/status.ts";
 import type { KubeResponse, ResourceInfo } from "./connection.ts";
-import { statusError } from "./errors.ts";
+import { answerJson, statusError } from "./errors.ts";
 
 type Fetch = (path: string, signal?: AbortSignal) => Promise<KubeResponse>;
 
@@ -54,10 +55,10 @@ export class Discovery {
   async #load(apiVersion: string, signal?: AbortSignal): Promise<Map<string, ResourceInfo>> {
     const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const response = await this.#fetch(path, signal);
-    if (response.status !== 200) throw statusError(response);
-    const list = JSON.parse(response.text) as {
+    if (response.status !== STATUS_CODE.OK) throw statusError(response);
+    const list = answerJson<{
       resources?: { name: string; kind: string; namespaced: boolean }[];
-    };
+    }>(response, path);
     const byKind = new Map<string, ResourceInfo>();
     for (const r of list.resources ?? []) {
       // Subresources (jobs/status) share the kind; the plain resource is the one to use.

@@ -112,7 +112,9 @@ async function kubeconfigLogin(files: string[]): Promise<Login> {
       kc.mergeConfig(more);
     }
   } catch (error) {
-    throw new KubeConfigError(`cannot read the kubeconfig: ${(error as Error).message}`);
+    throw new KubeConfigError(`cannot read the kubeconfig: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeConfigError(`${source} names no current cluster`);
@@ -148,9 +150,10 @@ async function httpsOptions(kc: KubeConfig, source: string): Promise<HttpsOption
           `run (its permissions allow no programs): run it in the cluster with its service ` +
           `account, give it a kubeconfig with a token or client certificate, or try it ` +
           `locally with GITFAAS_APPLY=true deno task dev`,
+        { cause: error },
       );
     }
-    throw new KubeConfigError(`cannot use the login from ${source}: ${message}`);
+    throw new KubeConfigError(`cannot use the login from ${source}: ${message}`, { cause: error });
   }
 }
 

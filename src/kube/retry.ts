@@ -5,7 +5,7 @@
  * @module
  */
 
-import { KubeApiError } from "./errors.ts";
+import { KubeApiError, type KubeApiErrorOptions } from "./errors.ts";
 
 /** Options for {@linkcode withRetries}. */
 export interface RetryOptions {
@@ -21,18 +21,36 @@ export interface RetryOptions {
   onRetry?: (error: KubeApiError, attempt: number, delayMs: number) => void;
 }
 
+/** Options for {@linkcode GaveUpError}: the last failure's, and how often it was tried. */
+export interface GaveUpErrorOptions extends KubeApiErrorOptions {
+  attempts: number;
+}
+
 /** A request that kept failing until the deadline; `attempts` says how often it was tried. */
 export class GaveUpError extends KubeApiError {
   override name = "GaveUpError";
-  /** Wraps the last error after `attempts` tries. */
-  constructor(last: KubeApiError, readonly attempts: number) {
-    super(
-      `gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${last.message}`,
-      last.status,
-      last.reason,
-      last.retryAfterSeconds,
-    );
+  /** How often the request was tried. */
+  readonly attempts: number;
+
+  /** The last failure's status and reason, after `options.attempts` tries. */
+  constructor(message: string, options: GaveUpErrorOptions) {
+    super(message, options);
+    this.attempts = options.attempts;
   }
+}
+
+/** The error for giving up after `attempts` tries, `last` being the last failure. */
+function gaveUp(last: KubeApiError, attempts: number): GaveUpError {
+  return new GaveUpError(
+    `gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}: ${last.message}`,
+    {
+      status: last.status,
+      reason: last.reason,
+      retryAfterSeconds: last.retryAfterSeconds,
+      attempts,
+      cause: last,
+    },
+  );
 }
 
 /** Runs `attempt` until it succeeds, fails for good, or the deadline leaves no time to retry. */
@@ -52,11 +70,11 @@ export async function withRetries<T>(
         ? error.retryAfterSeconds * 1000
         : backoff / 2 + Math.random() * backoff / 2;
       if (options.deadline.aborted || delay >= options.remainingMs()) {
-        throw new GaveUpError(error, n);
+        throw gaveUp(error, n);
       }
       options.onRetry?.(error, n, delay);
       await sleep(delay, options.deadline).catch(() => undefined);
-      if (options.deadline.aborted) throw new GaveUpError(error, n);
+      if (options.deadline.aborted) throw gaveUp(error, n);
     }
   }
 }

@@ -40,16 +40,37 @@ export interface TopicIndex {
   templates: { compiled: number; reused: number };
 }
 
+/** Options for {@linkcode IndexBuildError}. */
+export interface IndexBuildErrorOptions extends ErrorOptions {
+  /** The commit that cannot serve. */
+  revision: string;
+  /** Every problem found, each naming its file (and line or path). */
+  problems: string[];
+}
+
 /** The commit cannot serve: every problem found, each naming its file (and line or path). */
 export class IndexBuildError extends Error {
   override name = "IndexBuildError";
-  /** Wraps the problems found in `revision`. */
-  constructor(readonly revision: string, readonly problems: string[]) {
-    super(
-      `commit ${revision.slice(0, 12)} cannot be used: ${problems.slice(0, 5).join("; ")}` +
-        (problems.length > 5 ? `; and ${problems.length - 5} more` : ""),
-    );
+  /** The commit that cannot serve. */
+  readonly revision: string;
+  /** Every problem found. */
+  readonly problems: string[];
+
+  /** A build of `options.revision` that failed with `options.problems`. */
+  constructor(message: string, options: IndexBuildErrorOptions) {
+    super(message, { cause: options.cause });
+    this.revision = options.revision;
+    this.problems = options.problems;
   }
+}
+
+/** The error for `revision` failing with `problems`, the first five named in its message. */
+export function indexBuildError(revision: string, problems: string[]): IndexBuildError {
+  const more = problems.length > 5 ? `; and ${problems.length - 5} more` : "";
+  return new IndexBuildError(
+    `commit ${revision.slice(0, 12)} cannot be used: ${problems.slice(0, 5).join("; ")}${more}`,
+    { revision, problems },
+  );
 }
 
 /** Options for {@linkcode buildTopicIndex}. */
@@ -104,11 +125,11 @@ export async function buildTopicIndex(
   const { configPath } = options;
   const problems: string[] = [];
   const configText = await readText(files, configPath, (p) => problems.push(p));
-  if (configText === undefined) throw new IndexBuildError(files.revision, problems);
+  if (configText === undefined) throw indexBuildError(files.revision, problems);
 
   const config = parseTopicConfig(configText);
   if (!config.topics) {
-    throw new IndexBuildError(files.revision, config.problems.map((p) => describe(configPath, p)));
+    throw indexBuildError(files.revision, config.problems.map((p) => describe(configPath, p)));
   }
 
   const maxManifests = options.maxManifestsPerTopic ?? 50;
@@ -168,7 +189,7 @@ export async function buildTopicIndex(
   if (problems.length > 0) {
     // Policy problems alone leave the commit serving; with other errors, report them all.
     const policy = [...topics.values()].flatMap((t) => t.problems);
-    throw new IndexBuildError(files.revision, [...new Set([...problems, ...policy])].sort());
+    throw indexBuildError(files.revision, [...new Set([...problems, ...policy])].sort());
   }
 
   // Keep config order, whatever order the reads finished in.

@@ -11,7 +11,10 @@
  */
 
 import { mediaType, readBody } from "../http/body.ts";
-import { errorResponse, HttpError, json } from "../http/json.ts";
+import { errorAnswer } from "../http/error_response.ts";
+import { HttpError } from "../http/http_error.ts";
+import { json } from "../http/json.ts";
+import { STATUS_CODE } from "../http/status.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { IndexBuildError } from "../topics/topic_index.ts";
 import { decidePush, type FollowedBranch } from "./push_event.ts";
@@ -140,20 +143,13 @@ export class WebhookReceiver {
       return json(body, status);
     } catch (error) {
       await request.body?.cancel().catch(() => undefined);
-      let failure: HttpError;
-      if (error instanceof HttpError) failure = error;
-      else {
-        this.#logger.error("webhook delivery failed", {
-          error: (error as Error).stack ?? String(error),
-        });
-        failure = new HttpError(500, `internal error: ${(error as Error).message}`);
-      }
+      const answer = errorAnswer(error, { logger: this.#logger, request });
       this.#record(headers, {
         outcome: "rejected",
-        status: failure.status,
-        detail: failure.message,
+        status: answer.status,
+        detail: answer.body.error,
       });
-      return errorResponse(failure);
+      return json(answer.body, answer.status, answer.headers);
     }
   }
 
@@ -186,20 +182,24 @@ export class WebhookReceiver {
   }> {
     if (!headers) {
       throw new HttpError(
-        400,
+        STATUS_CODE.BadRequest,
         "not a Git webhook delivery: expected an X-GitHub-Event, X-Gitlab-Event, X-Gitea-Event, X-Forgejo-Event or X-Gogs-Event header",
       );
     }
     const { signature } = headers;
-    if (signature.kind === "missing") throw new HttpError(401, signature.problem);
-    if (signature.kind === "malformed") throw new HttpError(401, signature.problem);
+    if (signature.kind === "missing" || signature.kind === "malformed") {
+      throw new HttpError(STATUS_CODE.Unauthorized, signature.problem);
+    }
     if (headers.id !== null && headers.id.length > MAX_ID_LENGTH) {
-      throw new HttpError(400, `the delivery id is longer than ${MAX_ID_LENGTH} characters`);
+      throw new HttpError(
+        STATUS_CODE.BadRequest,
+        `the delivery id is longer than ${MAX_ID_LENGTH} characters`,
+      );
     }
     const type = mediaType(request);
     if (type !== "application/json" && type !== "") {
       throw new HttpError(
-        415,
+        STATUS_CODE.UnsupportedMediaType,
         type === "application/x-www-form-urlencoded"
           ? "form-encoded deliveries are not accepted: set the webhook's content type to application/json"
           : `content type ${type} is not accepted: set the webhook's content type to application/json`,
@@ -212,7 +212,7 @@ export class WebhookReceiver {
       : await verifyHmacSha256(this.#secret, body, { signatureHex: signature.hex });
     if (!valid) {
       throw new HttpError(
-        401,
+        STATUS_CODE.Unauthorized,
         signature.kind === "token"
           ? `${signature.header} does not match WEBHOOK_SECRET: set the webhook's secret token to it`
           : `${signature.header} does not match the body: the webhook's secret differs from WEBHOOK_SECRET, or the body was changed on the way`,
@@ -221,14 +221,18 @@ export class WebhookReceiver {
 
     // Signed from here on. Only signed deliveries may take a place in the replay cache.
     if (headers.id !== null && !this.#replays.remember(`${headers.provider}:${headers.id}`)) {
-      return { status: 200, body: { duplicate: true }, outcome: "duplicate" };
+      return { status: STATUS_CODE.OK, body: { duplicate: true }, outcome: "duplicate" };
     }
 
     let payload: unknown;
     try {
       payload = JSON.parse(utf8.decode(body));
     } catch (error) {
-      throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
+      throw new HttpError(
+        STATUS_CODE.BadRequest,
+        `the body is not valid JSON: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
 
     const decision = decidePush(
@@ -237,20 +241,20 @@ export class WebhookReceiver {
     );
     switch (decision.action) {
       case "ping":
-        return { status: 200, body: { pong: true }, outcome: "ping" };
+        return { status: STATUS_CODE.OK, body: { pong: true }, outcome: "ping" };
       case "ignore":
         return {
-          status: 200,
+          status: STATUS_CODE.OK,
           body: { ignored: decision.reason },
           outcome: "ignored",
           detail: decision.reason,
         };
       case "invalid":
-        throw new HttpError(400, decision.reason);
+        throw new HttpError(STATUS_CODE.BadRequest, decision.reason);
       case "sync":
         this.#follow(headers, decision);
         return {
-          status: 202,
+          status: STATUS_CODE.Accepted,
           body: { accepted: true, ref: decision.ref, revision: decision.after },
           outcome: "accepted",
         };
@@ -260,9 +264,11 @@ export class WebhookReceiver {
   async #readBody(request: Request): Promise<Uint8Array> {
     const limit = this.#options.maxConcurrent ?? 16;
     if (this.#inFlight >= limit) {
-      throw new HttpError(429, "too many webhook deliveries at once; try again shortly", {}, {
-        "retry-after": "1",
-      });
+      throw new HttpError(
+        STATUS_CODE.TooManyRequests,
+        "too many webhook deliveries at once; try again shortly",
+        { headers: { "retry-after": "1" } },
+      );
     }
     this.#inFlight++;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -272,17 +278,23 @@ export class WebhookReceiver {
       reading.catch(() => undefined);
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new HttpError(408, `the body did not arrive within ${timeoutMs} ms`)),
+          () =>
+            reject(
+              new HttpError(
+                STATUS_CODE.RequestTimeout,
+                `the body did not arrive within ${timeoutMs} ms`,
+              ),
+            ),
           timeoutMs,
         );
       });
       return await Promise.race([reading, timeout]);
     } catch (error) {
-      if (error instanceof HttpError && error.status === 413) {
+      if (error instanceof HttpError && error.status === STATUS_CODE.ContentTooLarge) {
         throw new HttpError(
-          413,
+          STATUS_CODE.ContentTooLarge,
           `the delivery is larger than WEBHOOK_MAX_BYTES (${this.#options.maxBodyBytes} bytes)`,
-          { limitBytes: this.#options.maxBodyBytes },
+          { details: { limitBytes: this.#options.maxBodyBytes }, cause: error },
         );
       }
       throw error;

@@ -1,0 +1,55 @@
+/**
+ * `POST /publish/<topic>`: parse the request, publish, answer with the report. Every answer is
+ * counted in the metrics, refusals and 500s included: the route answers its own errors through
+ * the same error boundary as the router, so it knows the status it sends.
+ * @module
+ */
+
+import type { Logger } from "../../log/logger.ts";
+import type { Metrics } from "../../metrics/metrics.ts";
+import type { PublishRequest, PublishResult } from "../../publish/publisher.ts";
+import type { TopicIndex } from "../../topics/topic_index.ts";
+import { errorBoundary } from "../error_response.ts";
+import { json } from "../json.ts";
+import { parsePublishRequest, type PublishLimits, topicOf } from "../publish_request.ts";
+import type { Route } from "../route.ts";
+
+/** What the publish route needs. */
+export interface PublishRouteOptions {
+  publisher: { publish(request: PublishRequest): Promise<PublishResult> };
+  /** The live index, which bounds the metrics' topic label to configured topics. */
+  index: () => TopicIndex | null;
+  limits: PublishLimits;
+  /** Where publishes are counted, by topic and status. */
+  metrics?: Pick<Metrics, "published">;
+  /** Where a failure that is a bug is logged. */
+  logger?: Logger;
+}
+
+/** The publish route. */
+export function publishRoute(options: PublishRouteOptions): Route {
+  const publish = errorBoundary(async (request: Request, rawTopic: string) => {
+    const parsed = await parsePublishRequest(request, rawTopic, options.limits);
+    const result = await options.publisher.publish(parsed);
+    return json(result.report, result.status);
+  }, { logger: options.logger });
+
+  return {
+    pattern: new URLPattern({ pathname: "/publish/*" }),
+    method: "POST",
+    handler: async (request, params) => {
+      const started = performance.now();
+      const rawTopic = params?.pathname.groups["0"] ?? "";
+      const response = await publish(request, rawTopic);
+      const seconds = (performance.now() - started) / 1000;
+      options.metrics?.published(topicLabel(options, rawTopic), response.status, seconds);
+      return response;
+    },
+  };
+}
+
+/** A topic name for metrics: only names in the live index, so label values stay bounded. */
+function topicLabel(options: PublishRouteOptions, rawTopic: string): string {
+  const topic = topicOf(rawTopic);
+  return topic !== undefined && options.index()?.topics.has(topic) ? topic : "unknown";
+}

@@ -1,0 +1,41 @@
+/**
+ * `GET /status`: where the index comes from, how the last syncs went, which topics cannot be
+ * used and why, and what the webhook receiver saw last.
+ * @module
+ */
+
+import type { SyncStatus } from "../../sync/syncer.ts";
+import type { TopicIndex } from "../../topics/topic_index.ts";
+import { json } from "../json.ts";
+import { readRoute } from "../read_route.ts";
+import type { Route } from "../route.ts";
+
+/** What `/status` reports on. */
+export interface StatusOptions {
+  /** The live index, or null before the first good sync. */
+  index: () => TopicIndex | null;
+  syncStatus: () => SyncStatus;
+  /** Where the index comes from (no credentials). */
+  source: Record<string, unknown>;
+  /** The webhook receiver's `status()`, when webhooks are on. */
+  webhookStatus?: () => unknown;
+}
+
+/** The `/status` route. */
+export function statusRoute(options: StatusOptions): Route {
+  return readRoute("/status", () => {
+    const index = options.index();
+    const unusable = index
+      ? Object.fromEntries(
+        [...index.topics.values()].filter((t) => t.problems.length > 0)
+          .map((t) => [t.name, t.problems]),
+      )
+      : {};
+    return json({
+      source: options.source,
+      ...options.syncStatus(),
+      unusableTopics: unusable,
+      webhook: options.webhookStatus?.() ?? { enabled: false },
+    });
+  });
+}

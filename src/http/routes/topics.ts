@@ -1,0 +1,26 @@
+/**
+ * `GET /topics`: the topics of the live index, their manifests, and whether each can be used.
+ * @module
+ */
+
+import type { TopicIndex } from "../../topics/topic_index.ts";
+import { HttpError } from "../http_error.ts";
+import { json } from "../json.ts";
+import { readRoute } from "../read_route.ts";
+import type { Route } from "../route.ts";
+import { STATUS_CODE } from "../status.ts";
+
+/** The `/topics` route over the live index. */
+export function topicsRoute(options: { index: () => TopicIndex | null }): Route {
+  return readRoute("/topics", () => {
+    const index = options.index();
+    if (!index) throw new HttpError(STATUS_CODE.ServiceUnavailable, "no topic index loaded yet");
+    const topics = [...index.topics.values()].map((t) => ({
+      name: t.name,
+      manifests: t.manifests.map((m) => m.path),
+      usable: t.problems.length === 0,
+      ...(t.problems.length > 0 ? { problems: t.problems } : {}),
+    }));
+    return json({ revision: index.revision, topics });
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * The apply step of a publish: settled objects, in order, each reported on its own line. An
+ * object the API server refuses does not stop the others; the publish's deadline does.
+ * @module
+ */
+
+import { applyObject, type KubeApiError, type ResolvedObject } from "../kube/apply.ts";
+import type { KubeConnection } from "../kube/connection.ts";
+import { LABELS } from "./labels.ts";
+import {
+  failure,
+  identity,
+  type ObjectOutcome,
+  type ObjectReport,
+  type Rendered,
+} from "./report.ts";
+
+/** Options for {@linkcode applyAll}. */
+export interface ApplyAllOptions {
+  /** The publish's REQUEST_UUID, which labels its objects. */
+  requestUuid: string;
+  /** Ask the API server for a server-side dry run: validate, store nothing. */
+  dryRun?: boolean;
+  /** Look for each object first, to tell `unchanged` from `configured` (an Idempotency-Key). */
+  checkExisting: boolean;
+  /** Aborts when the publish's time is up. */
+  deadline: AbortSignal;
+  remainingMs: () => number;
+  /** The publish's time budget, named in the report of objects it left no time for. */
+  budgetMs: number;
+  onRetry?: (error: KubeApiError) => void;
+  /** Called for each object applied or failed, with the time it took (metrics). */
+  onApplied?: (kind: string, outcome: ObjectOutcome, seconds: number) => void;
+}
+
+/** Applies `settled[i]` (rendered as `rendered[i]`) one after the other; one line each. */
+export async function applyAll(
+  kube: KubeConnection,
+  rendered: Rendered[],
+  settled: ResolvedObject[],
+  options: ApplyAllOptions,
+): Promise<ObjectReport[]> {
+  const reports: ObjectReport[] = [];
+  for (const [i, resolved] of settled.entries()) {
+    const item = rendered[i];
+    if (options.deadline.aborted) {
+      reports.push(timedOut(item, options.budgetMs));
+      continue;
+    }
+    const started = performance.now();
+    const report = await applyOne(kube, item, resolved, options);
+    reports.push(report);
+    options.onApplied?.(item.object.kind, report.outcome, (performance.now() - started) / 1000);
+  }
+  return reports;
+}
+
+async function applyOne(
+  kube: KubeConnection,
+  item: Rendered,
+  resolved: ResolvedObject,
+  options: ApplyAllOptions,
+): Promise<ObjectReport> {
+  try {
+    const applied = await applyObject(kube, resolved, {
+      deadline: options.deadline,
+      remainingMs: options.remainingMs,
+      dryRun: options.dryRun,
+      checkExisting: options.checkExisting,
+      ownerLabel: [LABELS.requestUuid, options.requestUuid],
+      onRetry: options.onRetry,
+    });
+    return options.dryRun
+      ? { ...identity(item), ...applied, outcome: "dry-run", object: item.object }
+      : { ...identity(item), ...applied };
+  } catch (error) {
+    return failure(item, error);
+  }
+}
+
+function timedOut(item: Rendered, budgetMs: number): ObjectReport {
+  return {
+    ...identity(item),
+    outcome: "failed",
+    error: `not applied: the publish ran out of time (${budgetMs} ms)`,
+    reason: "Timeout",
+    code: 0,
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * The render step of a publish: every manifest of the topic, with the request's values, into
+ * labelled objects. Nothing here talks to the cluster.
+ * @module
+ */
+
+import type { KubeObject } from "../kube/apply.ts";
+import { renderTemplate } from "../render/template.ts";
+import type { Topic } from "../topics/topic_index.ts";
+import { addLabels } from "./labels.ts";
+import type { Rendered } from "./report.ts";
+import { BUILT_IN_NAMES, manifestValues, requestValues } from "./values.ts";
+
+/** What a render needs from the request. */
+export interface RenderInput {
+  body: Uint8Array;
+  query: Iterable<[string, string]>;
+  /** The publish's REQUEST_UUID, the seed of every derived value. */
+  requestUuid: string;
+}
+
+/** Renders every manifest of `topic`, in order, each object labelled with the request. */
+export function renderTopic(topic: Topic, input: RenderInput): Rendered[] {
+  const { requestUuid } = input;
+  const values = requestValues(topic.name, input.body, { query: input.query, requestUuid });
+  return topic.manifests.flatMap((manifest, i) =>
+    renderTemplate(manifest.template, manifestValues(values, i), {
+      stringNames: BUILT_IN_NAMES,
+    }).map((object, j) => {
+      const kubeObject = object as KubeObject;
+      addLabels(kubeObject, { topic: topic.name, requestUuid });
+      return { manifest: manifest.path, object: kubeObject, where: `${i}:${j}` };
+    })
+  );
+}
