@@ -1,7 +1,8 @@
 /**
- * Prometheus metrics for `GET /metrics`, on `prom-client`. Label values come from bounded sets
- * (configured topics, kinds, fixed outcome names), so a caller cannot blow up the series count
- * by publishing to made-up topics.
+ * Prometheus metrics for `GET /metrics`, on `prom-client`. Every metric is one row of
+ * {@linkcode METRICS}; `Metrics` only records into them. Label values come from bounded sets
+ * (configured topics, kinds, fixed outcome names, HTTP statuses), so a caller cannot blow up
+ * the series count by publishing to made-up topics.
  * @module
  */
 
@@ -9,145 +10,181 @@ import client from "prom-client";
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** One metric: its kind, name, help text and label names; a gauge may be read at scrape time. */
+type Definition =
+  | { kind: "counter"; name: string; help: string; labelNames?: readonly string[] }
+  | { kind: "histogram"; name: string; help: string; labelNames?: readonly string[] }
+  | {
+    kind: "gauge";
+    name: string;
+    help: string;
+    labelNames?: readonly string[];
+    read?: () => number;
+  };
+
+/** Every metric the router exposes. */
+export const METRICS = {
+  publishes: {
+    kind: "counter",
+    name: "gitfaas_publishes_total",
+    help: "Publishes answered, by topic and HTTP status (500: a bug in gitfaas)",
+    labelNames: ["topic", "status"],
+  },
+  publishSeconds: {
+    kind: "histogram",
+    name: "gitfaas_publish_duration_seconds",
+    help: "Time to answer a publish, by topic",
+    labelNames: ["topic"],
+  },
+  objects: {
+    kind: "counter",
+    name: "gitfaas_objects_applied_total",
+    help: "Objects applied, by kind and outcome",
+    labelNames: ["kind", "outcome"],
+  },
+  applySeconds: {
+    kind: "histogram",
+    name: "gitfaas_apply_duration_seconds",
+    help: "Time to apply one object, retries included, by kind",
+    labelNames: ["kind"],
+  },
+  syncs: {
+    kind: "counter",
+    name: "gitfaas_syncs_total",
+    help: "Git syncs, by outcome (changed, unchanged, failed)",
+    labelNames: ["outcome"],
+  },
+  syncSeconds: {
+    kind: "histogram",
+    name: "gitfaas_sync_duration_seconds",
+    help: "Time of a Git sync, index build included",
+  },
+  revision: {
+    kind: "gauge",
+    name: "gitfaas_revision_info",
+    help: "The commit serving now (value 1, the commit in the revision label)",
+    labelNames: ["revision"],
+  },
+  lastGoodSync: {
+    kind: "gauge",
+    name: "gitfaas_last_good_sync_timestamp_seconds",
+    help: "Unix time of the last sync that succeeded",
+  },
+  webhooks: {
+    kind: "counter",
+    name: "gitfaas_webhook_deliveries_total",
+    help: "Webhook deliveries, by provider and outcome",
+    labelNames: ["provider", "outcome"],
+  },
+  retries: {
+    kind: "counter",
+    name: "gitfaas_kube_retries_total",
+    help: "API server requests retried, by the reason of the failure",
+    labelNames: ["reason"],
+  },
+  processStart: {
+    kind: "gauge",
+    name: "process_start_time_seconds",
+    help: "Start time of the process since the Unix epoch, in seconds",
+    read: () => performance.timeOrigin / 1000,
+  },
+  residentMemory: {
+    kind: "gauge",
+    name: "process_resident_memory_bytes",
+    help: "Resident memory size in bytes",
+    read: () => Deno.memoryUsage().rss,
+  },
+  heapUsed: {
+    kind: "gauge",
+    name: "gitfaas_heap_used_bytes",
+    help: "JavaScript heap in use, in bytes",
+    read: () => Deno.memoryUsage().heapUsed,
+  },
+} as const satisfies Record<string, Definition>;
+
+type Instrument<D extends Definition> = D extends { kind: "counter" } ? client.Counter
+  : D extends { kind: "histogram" } ? client.Histogram
+  : client.Gauge;
+
+/** The prom-client metric of every definition, by the definition's key. */
+type Instruments = { [K in keyof typeof METRICS]: Instrument<(typeof METRICS)[K]> };
+
+function register(definition: Definition, registry: client.Registry) {
+  const common = {
+    name: definition.name,
+    help: definition.help,
+    labelNames: definition.labelNames ?? [],
+    registers: [registry],
+  };
+  switch (definition.kind) {
+    case "counter":
+      return new client.Counter(common);
+    case "histogram":
+      return new client.Histogram({ ...common, buckets: SECONDS });
+    case "gauge": {
+      const read = definition.read;
+      return new client.Gauge({
+        ...common,
+        ...(read
+          ? {
+            collect() {
+              this.set(read());
+            },
+          }
+          : {}),
+      });
+    }
+  }
+}
+
 /** The router's metrics, in their own registry. */
 export class Metrics {
   readonly registry: client.Registry = new client.Registry();
-  readonly #publishes;
-  readonly #publishSeconds;
-  readonly #objects;
-  readonly #applySeconds;
-  readonly #syncs;
-  readonly #syncSeconds;
-  readonly #revision;
-  readonly #lastGoodSync;
-  readonly #webhooks;
-  readonly #retries;
+  readonly #m: Instruments;
   #liveRevision: string | undefined;
 
-  /** Registers every metric. */
+  /** Registers every metric of {@linkcode METRICS}. */
   constructor() {
-    const registers = [this.registry];
-    this.#publishes = new client.Counter({
-      name: "gitfaas_publishes_total",
-      help: "Publishes answered, by topic and HTTP status",
-      labelNames: ["topic", "status"] as const,
-      registers,
-    });
-    this.#publishSeconds = new client.Histogram({
-      name: "gitfaas_publish_duration_seconds",
-      help: "Time to answer a publish, by topic",
-      labelNames: ["topic"] as const,
-      buckets: SECONDS,
-      registers,
-    });
-    this.#objects = new client.Counter({
-      name: "gitfaas_objects_applied_total",
-      help: "Objects applied, by kind and outcome",
-      labelNames: ["kind", "outcome"] as const,
-      registers,
-    });
-    this.#applySeconds = new client.Histogram({
-      name: "gitfaas_apply_duration_seconds",
-      help: "Time to apply one object, retries included, by kind",
-      labelNames: ["kind"] as const,
-      buckets: SECONDS,
-      registers,
-    });
-    this.#syncs = new client.Counter({
-      name: "gitfaas_syncs_total",
-      help: "Git syncs, by outcome (changed, unchanged, failed)",
-      labelNames: ["outcome"] as const,
-      registers,
-    });
-    this.#syncSeconds = new client.Histogram({
-      name: "gitfaas_sync_duration_seconds",
-      help: "Time of a Git sync, index build included",
-      buckets: SECONDS,
-      registers,
-    });
-    this.#revision = new client.Gauge({
-      name: "gitfaas_revision_info",
-      help: "The commit serving now (value 1, the commit in the revision label)",
-      labelNames: ["revision"] as const,
-      registers,
-    });
-    this.#lastGoodSync = new client.Gauge({
-      name: "gitfaas_last_good_sync_timestamp_seconds",
-      help: "Unix time of the last sync that succeeded",
-      registers,
-    });
-    this.#webhooks = new client.Counter({
-      name: "gitfaas_webhook_deliveries_total",
-      help: "Webhook deliveries, by provider and outcome",
-      labelNames: ["provider", "outcome"] as const,
-      registers,
-    });
-    this.#retries = new client.Counter({
-      name: "gitfaas_kube_retries_total",
-      help: "API server requests retried, by the reason of the failure",
-      labelNames: ["reason"] as const,
-      registers,
-    });
-    const started = Date.now() / 1000;
-    new client.Gauge({
-      name: "process_start_time_seconds",
-      help: "Start time of the process since the Unix epoch, in seconds",
-      registers,
-      collect() {
-        this.set(started);
-      },
-    });
-    new client.Gauge({
-      name: "process_resident_memory_bytes",
-      help: "Resident memory size in bytes",
-      registers,
-      collect() {
-        this.set(Deno.memoryUsage().rss);
-      },
-    });
-    new client.Gauge({
-      name: "gitfaas_heap_used_bytes",
-      help: "JavaScript heap in use, in bytes",
-      registers,
-      collect() {
-        this.set(Deno.memoryUsage().heapUsed);
-      },
-    });
+    this.#m = Object.fromEntries(
+      Object.entries(METRICS).map((
+        [key, definition],
+      ) => [key, register(definition, this.registry)]),
+    ) as Instruments;
   }
 
   /** A publish was answered with `status` (`topic` is "unknown" for topics not in the index). */
   published(topic: string, status: number, seconds: number): void {
-    this.#publishes.inc({ topic, status: String(status) });
-    this.#publishSeconds.observe({ topic }, seconds);
+    this.#m.publishes.inc({ topic, status: String(status) });
+    this.#m.publishSeconds.observe({ topic }, seconds);
   }
 
   /** One object was applied (or failed) in `seconds`. */
   applied(kind: string, outcome: string, seconds: number): void {
-    this.#objects.inc({ kind, outcome });
-    this.#applySeconds.observe({ kind }, seconds);
+    this.#m.objects.inc({ kind, outcome });
+    this.#m.applySeconds.observe({ kind }, seconds);
   }
 
   /** A sync ended. */
   synced(outcome: "changed" | "unchanged" | "failed", seconds: number, revision?: string): void {
-    this.#syncs.inc({ outcome });
-    this.#syncSeconds.observe(seconds);
+    this.#m.syncs.inc({ outcome });
+    this.#m.syncSeconds.observe(seconds);
     if (outcome === "failed") return;
-    this.#lastGoodSync.set(Date.now() / 1000);
+    this.#m.lastGoodSync.set(Date.now() / 1000);
     if (revision && revision !== this.#liveRevision) {
-      if (this.#liveRevision) this.#revision.remove({ revision: this.#liveRevision });
-      this.#revision.set({ revision }, 1);
+      if (this.#liveRevision) this.#m.revision.remove({ revision: this.#liveRevision });
+      this.#m.revision.set({ revision }, 1);
       this.#liveRevision = revision;
     }
   }
 
   /** A webhook delivery was answered. */
   webhook(provider: string, outcome: string): void {
-    this.#webhooks.inc({ provider, outcome });
+    this.#m.webhooks.inc({ provider, outcome });
   }
 
   /** An API server request is being retried after failing with `reason`. */
   retried(reason: string): void {
-    this.#retries.inc({ reason });
+    this.#m.retries.inc({ reason });
   }
 
   /** The Prometheus text exposition. */
