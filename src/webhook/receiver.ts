@@ -101,6 +101,7 @@ export interface WebhookStatus {
 }
 
 type Target = { after: string; started: number; deadline: number; record: PushRecord };
+type Answer = { status: number; body: unknown; outcome: DeliveryOutcome; detail?: string };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const MAX_ID_LENGTH = 200;
@@ -174,12 +175,7 @@ export class WebhookReceiver {
     await this.#loop;
   }
 
-  async #receive(request: Request, headers: DeliveryHeaders | null): Promise<{
-    status: number;
-    body: unknown;
-    outcome: DeliveryOutcome;
-    detail?: string;
-  }> {
+  async #receive(request: Request, headers: DeliveryHeaders | null): Promise<Answer> {
     if (!headers) {
       throw new HttpError(
         STATUS_CODE.BadRequest,
@@ -235,6 +231,11 @@ export class WebhookReceiver {
       );
     }
 
+    return this.#act(headers, payload);
+  }
+
+  /** What a signed, new, well-formed delivery asks for, done and answered. */
+  #act(headers: DeliveryHeaders, payload: unknown): Answer {
     const decision = decidePush(
       { provider: headers.provider, event: headers.event, payload },
       this.#options.followed,
