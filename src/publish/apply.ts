@@ -7,13 +7,8 @@
 import { applyObject, type KubeApiError, type ResolvedObject } from "../kube/apply.ts";
 import type { KubeConnection } from "../kube/connection.ts";
 import { LABELS } from "./labels.ts";
-import {
-  failure,
-  identity,
-  type ObjectOutcome,
-  type ObjectReport,
-  type Rendered,
-} from "./report.ts";
+import type { Rendered } from "./render.ts";
+import { failure, identity, type ObjectOutcome, type ObjectReport } from "./report.ts";
 
 /** Options for {@linkcode applyAll}. */
 export interface ApplyAllOptions {

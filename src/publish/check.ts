@@ -6,7 +6,7 @@
 
 import { type Policy, policyViolation } from "../policy/policy.ts";
 import { PublishError } from "./errors.ts";
-import type { Rendered } from "./report.ts";
+import type { Rendered } from "./render.ts";
 
 /**
  * Throws a `policy` {@linkcode PublishError} for the first object the policy refuses;

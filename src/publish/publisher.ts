@@ -14,7 +14,7 @@ import type { Topic, TopicIndex } from "../topics/topic_index.ts";
 import { applyAll } from "./apply.ts";
 import { checkPolicy } from "./check.ts";
 import { PublishError } from "./errors.ts";
-import { renderTopic } from "./render.ts";
+import { type Rendered, renderTopic } from "./render.ts";
 import {
   identity,
   type ObjectOutcome,
@@ -22,7 +22,6 @@ import {
   PUBLISH_STATUS,
   type PublishReport,
   type PublishResult,
-  type Rendered,
   statusOf,
 } from "./report.ts";
 import { settleInCluster, settleLocally } from "./settle.ts";

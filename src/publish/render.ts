@@ -8,8 +8,16 @@ import type { KubeObject } from "../kube/apply.ts";
 import { renderTemplate } from "../render/template.ts";
 import type { Topic } from "../topics/topic_index.ts";
 import { addLabels } from "./labels.ts";
-import type { Rendered } from "./report.ts";
 import { BUILT_IN_NAMES, manifestValues, requestValues } from "./values.ts";
+
+/** One rendered object and where it came from. */
+export interface Rendered {
+  /** The manifest file's path. */
+  manifest: string;
+  object: KubeObject;
+  /** `file:document`, which keeps derived names distinct within one publish. */
+  where: string;
+}
 
 /** What a render needs from the request. */
 export interface RenderInput {

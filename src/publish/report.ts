@@ -4,9 +4,10 @@
  */
 
 import { STATUS_CODE } from "../http/status.ts";
-import { KubeApiError, type KubeObject } from "../kube/apply.ts";
-import { isRetryableStatus } from "../kube/errors.ts";
+import type { KubeObject } from "../kube/apply.ts";
+import { isRetryableStatus, KubeApiError } from "../kube/errors.ts";
 import { GaveUpError } from "../kube/retry.ts";
+import type { Rendered } from "./render.ts";
 
 /** What happened to one object; `dry-run`: validated, nothing stored. */
 export type ObjectOutcome =
@@ -50,15 +51,6 @@ export interface PublishReport {
 export interface PublishResult {
   status: number;
   report: PublishReport;
-}
-
-/** One rendered object and where it came from. */
-export interface Rendered {
-  /** The manifest file's path. */
-  manifest: string;
-  object: KubeObject;
-  /** `file:document`, which keeps derived names distinct within one publish. */
-  where: string;
 }
 
 /**

@@ -9,7 +9,8 @@
 import { discoverResource, type KubeApiError, type ResolvedObject } from "../kube/apply.ts";
 import type { KubeConnection } from "../kube/connection.ts";
 import { isKnownClusterKind } from "../policy/policy.ts";
-import { failure, type ObjectReport, type Rendered, skipped } from "./report.ts";
+import type { Rendered } from "./render.ts";
+import { failure, type ObjectReport, skipped } from "./report.ts";
 import { generatedName } from "./values.ts";
 
 /** What settling an object needs to know. */
