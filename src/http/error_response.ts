@@ -26,8 +26,7 @@ type Answer = {
   details?: Record<string, unknown>;
   headers?: Record<string, string>;
 };
-// deno-lint-ignore no-explicit-any
-type ErrorClass<E extends Error> = abstract new (...args: any[]) => E;
+type ErrorClass<E extends Error> = abstract new (...args: never[]) => E;
 type Row = { type: ErrorClass<Error>; answer: (error: Error) => Answer };
 
 function row<E extends Error>(type: ErrorClass<E>, answer: (error: E) => Answer): Row {
@@ -58,6 +57,11 @@ const ANSWERS: Row[] = [
   })),
   row(GitError, (e) => ({ status: STATUS_CODE.BadGateway, details: { kind: e.kind } })),
 ];
+
+/** Whether the table has a row for `error`; an error it does not know is answered as a bug. */
+export function isKnownError(error: unknown): boolean {
+  return ANSWERS.some((r) => error instanceof r.type);
+}
 
 function retryAfter(seconds: number | undefined): Record<string, string> {
   return seconds ? { "retry-after": String(seconds) } : {};

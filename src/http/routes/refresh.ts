@@ -4,9 +4,8 @@
  * @module
  */
 
-import { GitError } from "../../git/git_source.ts";
 import type { SyncResult } from "../../sync/syncer.ts";
-import { IndexBuildError } from "../../topics/topic_index.ts";
+import { isKnownError } from "../error_response.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../json.ts";
 import type { Route } from "../route.ts";
@@ -29,11 +28,11 @@ export function refreshRoute(options: { sync: () => Promise<SyncResult> }): Rout
 }
 
 /**
- * A sync that failed for a reason other than Git or the commit (the folder of `deno task dev`
+ * A sync that failed for a reason the error table does not know (the folder of `deno task dev`
  * went away, say) is not known to be a bug: it is answered as "sync failed", with its cause.
  */
 function syncFailure(error: unknown): unknown {
-  if (error instanceof IndexBuildError || error instanceof GitError) return error;
+  if (isKnownError(error)) return error;
   return new HttpError(
     STATUS_CODE.InternalServerError,
     `sync failed: ${(error as Error).message}`,
