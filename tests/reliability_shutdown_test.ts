@@ -50,8 +50,8 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
         (await router.call("/publish/echo", { method: "POST", body: "warm" })).status,
         202,
       );
-      kube.setLatency(500);
-      // 32 (KUBE_MAX_INFLIGHT) at the API server, 18 queued in the router.
+      // Held until the signal is in: 32 (KUBE_MAX_INFLIGHT) at the API server, 18 queued.
+      const release = kube.hold();
       const from = kube.requests.length;
       const { answers } = await inFlight(router, kube, 50, 32);
       const started = Date.now();
@@ -63,6 +63,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       // The signal lands asynchronously; from then on /readyz is 503 or not answered at all.
       await router.waitFor(async () => (await readyWhileDraining(router)) !== 200, 5000);
       assertEquals(settled, false, "not ready while the publishes were still in flight");
+      release();
 
       const results = await answers;
       for (const { status, body } of results) {

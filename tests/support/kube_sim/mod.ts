@@ -123,6 +123,7 @@ export class KubeSim {
   #watches = new WatchHub(this.#store);
   #faults: ActiveFault[] = [];
   #latency: number;
+  #held: Promise<void> | undefined;
   #closing = Promise.withResolvers<void>();
   #closed = false;
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -285,6 +286,20 @@ export class KubeSim {
   }
 
   /**
+   * Holds every answer until the returned function is called; requests are still recorded as
+   * they arrive. For tests that need requests in flight for as long as they say, not for a
+   * latency that a loaded machine may outrun.
+   */
+  hold(): () => void {
+    const gate = Promise.withResolvers<void>();
+    this.#held = gate.promise;
+    return () => {
+      if (this.#held === gate.promise) this.#held = undefined;
+      gate.resolve();
+    };
+  }
+
+  /**
    * Stops the server: ends watches and hanging requests, drops every
    * connection and waits until the listener is gone.
    *
@@ -340,6 +355,7 @@ export class KubeSim {
     this.requests.push(record);
 
     if (this.#latency > 0) await this.#delay(this.#latency);
+    if (this.#held) await Promise.race([this.#held, this.#closing.promise]);
     const fault = this.#takeFault(req.method, url.pathname);
     if (fault?.hang) {
       await this.#closing.promise;
