@@ -1,6 +1,5 @@
 import { assertEquals, assertRejects } from "./support/assert.ts";
 import { KubeApiError } from "../src/kube/errors.ts";
-import { Limiter } from "../src/kube/limiter.ts";
 import { GaveUpError, withRetries } from "../src/kube/retry.ts";
 
 function budget(ms: number) {
@@ -71,33 +70,4 @@ Deno.test("Retry-After is honoured, and a wait past the deadline gives up at onc
   assertEquals(error.attempts, 1);
   assertEquals((error.cause as KubeApiError).message, "slow down");
   assertEquals(performance.now() - started < 500, true);
-});
-
-Deno.test("the limiter lets a fixed number in at once and the rest in order", async () => {
-  const limiter = new Limiter(2);
-  let running = 0;
-  let most = 0;
-  const order: number[] = [];
-  await Promise.all(Array.from({ length: 6 }, (_, i) =>
-    limiter.run(async () => {
-      running++;
-      most = Math.max(most, running);
-      await new Promise((r) => setTimeout(r, 10));
-      order.push(i);
-      running--;
-    })));
-  assertEquals(most, 2);
-  assertEquals(order, [0, 1, 2, 3, 4, 5]);
-  assertEquals(limiter.queued, 0);
-});
-
-Deno.test("a waiter whose deadline passes leaves the queue", async () => {
-  const limiter = new Limiter(1);
-  const hold = Promise.withResolvers<void>();
-  const first = limiter.run(() => hold.promise);
-  const waiting = limiter.run(() => Promise.resolve("never"), AbortSignal.timeout(20));
-  await assertRejects(() => waiting, DOMException);
-  assertEquals(limiter.queued, 0);
-  hold.resolve();
-  await first;
 });

@@ -10,7 +10,7 @@
 import { Discovery } from "./discovery.ts";
 import { isAbort, transportError } from "./errors.ts";
 import { KubeConfigError, loadLogin } from "./login.ts";
-import { Limiter } from "./limiter.ts";
+import { Limiter } from "../lib/async.ts";
 
 /** How a kind is served: its resource name and whether objects live in a namespace. */
 export interface ResourceInfo {

@@ -7,6 +7,7 @@
 
 import { STATUS_CODE } from "../http/status.ts";
 import type { KubeResponse, ResourceInfo } from "./connection.ts";
+import { abortable } from "../lib/async.ts";
 import { answerJson, statusError } from "./errors.ts";
 
 type Fetch = (path: string, signal?: AbortSignal) => Promise<KubeResponse>;
@@ -39,7 +40,8 @@ export class Discovery {
   ): Promise<ResourceInfo | undefined> {
     let entry = this.#cache.get(apiVersion);
     if (entry) {
-      const found = (await untilAborted(entry.resources, signal)).get(kind);
+      const resources = signal ? abortable(entry.resources, signal) : entry.resources;
+      const found = (await resources).get(kind);
       if (found || performance.now() - entry.at < this.#refreshMs) return found;
     }
     entry = { at: performance.now(), resources: this.#load(apiVersion, signal) };
@@ -66,15 +68,4 @@ export class Discovery {
     }
     return byKind;
   }
-}
-
-/** `promise`, or the abort reason once `signal` aborts (the promise itself runs on). */
-function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    signal.addEventListener("abort", abort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
-  });
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { backoffDelay, delay } from "../lib/async.ts";
 import { KubeApiError, type KubeApiErrorOptions } from "./errors.ts";
 
 /** Options for {@linkcode withRetries}. */
@@ -65,30 +66,15 @@ export async function withRetries<T>(
       return await attempt(n);
     } catch (error) {
       if (!(error instanceof KubeApiError) || !error.retryable) throw error;
-      const backoff = Math.min(max, base * 2 ** (n - 1));
-      const delay = error.retryAfterSeconds !== undefined
+      const wait = error.retryAfterSeconds !== undefined
         ? error.retryAfterSeconds * 1000
-        : backoff / 2 + Math.random() * backoff / 2;
-      if (options.deadline.aborted || delay >= options.remainingMs()) {
+        : backoffDelay(n - 1, { minTimeout: base, maxTimeout: max, jitter: 0.5 });
+      if (options.deadline.aborted || wait >= options.remainingMs()) {
         throw gaveUp(error, n);
       }
-      options.onRetry?.(error, n, delay);
-      await sleep(delay, options.deadline).catch(() => undefined);
+      options.onRetry?.(error, n, wait);
+      await delay(wait, { signal: options.deadline }).catch(() => undefined);
       if (options.deadline.aborted) throw gaveUp(error, n);
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", abort);
-      resolve();
-    }, ms);
-    const abort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", abort, { once: true });
-  });
 }

@@ -7,6 +7,7 @@
  */
 
 import type { CommitFiles } from "../git/git_source.ts";
+import { backoffDelay, delay } from "../lib/async.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import type { TemplateLookup, TemplateStore } from "../topics/template_store.ts";
 import {
@@ -83,8 +84,8 @@ export class Syncer {
     lastGoodSyncAt: null,
     consecutiveFailures: 0,
   };
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #stopped = false;
+  /** Aborts when polling stops. */
+  #polling = new AbortController();
   /** What the template store held at start, until the first index is built. */
   #stored: Promise<TemplateLookup> | undefined;
 
@@ -123,30 +124,33 @@ export class Syncer {
    * failures sooner with exponential backoff capped at the interval.
    */
   startPolling(intervalMs: number): void {
-    this.#stopped = false;
-    const schedule = () => {
-      if (this.#stopped) return;
-      const failures = this.#status.consecutiveFailures;
-      let delay: number;
-      if (failures > 0) {
-        const cap = intervalMs > 0 ? Math.max(intervalMs, 1000) : 60_000;
-        delay = Math.min(1000 * 2 ** Math.min(failures - 1, 16), cap);
-      } else if (intervalMs > 0) delay = intervalMs;
-      else return; // polling off: webhooks and /refresh only
-      this.#timer = setTimeout(() => {
-        this.sync().catch(() => undefined).finally(schedule);
-      }, delay);
-    };
-    this.sync().catch(() => undefined).finally(schedule);
+    const polling = this.#polling = new AbortController();
+    (async () => {
+      while (!polling.signal.aborted) {
+        await this.sync().catch(() => undefined);
+        const wait = this.#nextPollMs(intervalMs);
+        if (wait === undefined) return; // polling off: webhooks and /refresh only
+        await delay(wait, { signal: polling.signal }).catch(() => undefined);
+      }
+    })();
   }
 
   /** Stops polling and waits for a sync under way. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#polling.abort();
     await this.#next?.catch(() => undefined);
     await this.#running?.catch(() => undefined);
     await this.#options.templateStore?.settled();
+  }
+
+  /** The wait before the next poll, or undefined when polling is off and the last sync was good. */
+  #nextPollMs(intervalMs: number): number | undefined {
+    const failures = this.#status.consecutiveFailures;
+    if (failures > 0) {
+      const cap = intervalMs > 0 ? Math.max(intervalMs, 1000) : 60_000;
+      return backoffDelay(failures - 1, { minTimeout: 1000, maxTimeout: cap });
+    }
+    return intervalMs > 0 ? intervalMs : undefined;
   }
 
   #start(): Promise<SyncResult> {

@@ -6,7 +6,7 @@
  */
 
 import type { CommitFiles } from "../git/git_source.ts";
-import { Limiter } from "../kube/limiter.ts";
+import { Limiter } from "../lib/async.ts";
 import type { Policy } from "../policy/policy.ts";
 import { type CompiledTemplate, compileTemplate, TemplateError } from "../render/template.ts";
 import { checkTemplate } from "./checks.ts";

@@ -15,6 +15,7 @@ import { errorAnswer } from "../http/error_response.ts";
 import { HttpError } from "../http/http_error.ts";
 import { json } from "../http/json.ts";
 import { STATUS_CODE } from "../http/status.ts";
+import { backoffDelay, deadline, delay, isTimeout } from "../lib/async.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { IndexBuildError } from "../topics/topic_index.ts";
 import { decidePush, type FollowedBranch } from "./push_event.ts";
@@ -272,25 +273,17 @@ export class WebhookReceiver {
       );
     }
     this.#inFlight++;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeoutMs = this.#options.bodyTimeoutMs ?? 10_000;
     try {
-      const timeoutMs = this.#options.bodyTimeoutMs ?? 10_000;
-      const reading = readBody(request, this.#options.maxBodyBytes);
-      reading.catch(() => undefined);
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new HttpError(
-                STATUS_CODE.RequestTimeout,
-                `the body did not arrive within ${timeoutMs} ms`,
-              ),
-            ),
-          timeoutMs,
-        );
-      });
-      return await Promise.race([reading, timeout]);
+      return await deadline(readBody(request, this.#options.maxBodyBytes), timeoutMs);
     } catch (error) {
+      if (isTimeout(error)) {
+        throw new HttpError(
+          STATUS_CODE.RequestTimeout,
+          `the body did not arrive within ${timeoutMs} ms`,
+          { cause: error },
+        );
+      }
       if (error instanceof HttpError && error.status === STATUS_CODE.ContentTooLarge) {
         throw new HttpError(
           STATUS_CODE.ContentTooLarge,
@@ -300,7 +293,6 @@ export class WebhookReceiver {
       }
       throw error;
     } finally {
-      clearTimeout(timer);
       this.#inFlight--;
     }
   }
@@ -382,8 +374,11 @@ export class WebhookReceiver {
         this.#finish(target, "timed-out", why);
         continue;
       }
-      const delay = Math.min(baseDelay * 2 ** (target.record.attempts - 1), MAX_RETRY_DELAY_MS);
-      await this.#sleep(Math.min(delay, left));
+      const wait = backoffDelay(target.record.attempts - 1, {
+        minTimeout: baseDelay,
+        maxTimeout: MAX_RETRY_DELAY_MS,
+      });
+      await this.#sleep(Math.min(wait, left));
     }
   }
 
@@ -405,14 +400,11 @@ export class WebhookReceiver {
     } else this.#logger.warn("pushed commit not live in time; the poller keeps trying", fields);
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    }).finally(() => this.#wake = undefined);
+  /** Waits `ms`, or less when a new push or `stop` wakes the loop. */
+  async #sleep(ms: number): Promise<void> {
+    const wake = new AbortController();
+    this.#wake = () => wake.abort();
+    await delay(ms, { signal: wake.signal }).catch(() => undefined);
+    this.#wake = undefined;
   }
 }
