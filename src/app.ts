@@ -108,7 +108,7 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
   });
   let draining = false;
   const webhook = settings.webhookSecret
-    ? await WebhookReceiver.create({
+    ? WebhookReceiver.create({
       secret: settings.webhookSecret,
       syncer,
       followed: { repoUrl: settings.gitUrl, branch: settings.gitBranch },

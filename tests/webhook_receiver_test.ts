@@ -42,9 +42,9 @@ class FakeSyncer {
   }
 }
 
-async function makeReceiver(options: Partial<WebhookReceiverOptions> = {}) {
+function makeReceiver(options: Partial<WebhookReceiverOptions> = {}) {
   const syncer = new FakeSyncer();
-  const receiver = await WebhookReceiver.create({
+  const receiver = WebhookReceiver.create({
     secret: SECRET,
     syncer,
     followed: { repoUrl: GIT_URL, branch: "main" },
@@ -79,7 +79,7 @@ const push = (provider: TestProvider, spec: Partial<PushSpec> = {}) =>
 
 for (const provider of PROVIDERS) {
   Deno.test(`${provider}: a signed push to the followed branch answers 202 and goes live`, async () => {
-    const { syncer, receiver } = await makeReceiver();
+    const { syncer, receiver } = makeReceiver();
     const answer = await deliver(receiver, provider, push(provider), { id: "d-1" });
     assertEquals(answer.status, 202);
     assertEquals(answer.body, { accepted: true, ref: "refs/heads/main", revision: NEW });
@@ -97,7 +97,7 @@ for (const provider of PROVIDERS) {
   });
 
   Deno.test(`${provider}: missing, malformed or wrong signatures get 401 and change nothing`, async () => {
-    const { syncer, receiver } = await makeReceiver();
+    const { syncer, receiver } = makeReceiver();
     const body = push(provider);
     const cases: [string, DeliveryOptions, string][] = [
       ["unsigned", { secret: undefined }, "not signed"],
@@ -127,7 +127,7 @@ for (const provider of PROVIDERS) {
   });
 
   Deno.test(`${provider}: a replayed delivery id answers duplicate and does nothing`, async () => {
-    const { syncer, receiver } = await makeReceiver();
+    const { syncer, receiver } = makeReceiver();
     // An unsigned delivery never takes an id's place.
     const unsigned = await deliver(receiver, provider, push(provider), {
       id: "same",
@@ -146,7 +146,7 @@ for (const provider of PROVIDERS) {
   });
 
   Deno.test(`${provider}: other branches, tags, deletions, repositories and events are ignored`, async () => {
-    const { syncer, receiver } = await makeReceiver();
+    const { syncer, receiver } = makeReceiver();
     const cases: [string, string, string | undefined, string][] = [
       ["other branch", push(provider, { ref: "refs/heads/dev" }), undefined, "refs/heads/dev"],
       ["tag", push(provider, { ref: "refs/tags/v1.0.0" }), undefined, "tag"],
@@ -175,7 +175,7 @@ for (const provider of PROVIDERS) {
   });
 
   Deno.test(`${provider}: malformed JSON and invalid payloads get 400`, async () => {
-    const { syncer, receiver } = await makeReceiver();
+    const { syncer, receiver } = makeReceiver();
     for (const body of ['{"ref": "refs/heads/main",', "", "\u00ff", "[1,2]", '{"ref":1}']) {
       const answer = await deliver(receiver, provider, body);
       assertEquals(answer.status, 400, JSON.stringify(body));
@@ -185,7 +185,7 @@ for (const provider of PROVIDERS) {
   });
 
   Deno.test(`${provider}: oversized bodies get 413 without being read in full`, async () => {
-    const { syncer, receiver } = await makeReceiver({ maxBodyBytes: 1000 });
+    const { syncer, receiver } = makeReceiver({ maxBodyBytes: 1000 });
     const big = JSON.stringify({
       ...pushPayload(provider, { repoUrl: GIT_URL }),
       pad: "x".repeat(2000),
@@ -209,7 +209,7 @@ for (const provider of PROVIDERS) {
 
   if (provider !== "gitlab") {
     Deno.test(`${provider}: form-encoded deliveries get 415 saying to choose application/json`, async () => {
-      const { syncer, receiver } = await makeReceiver();
+      const { syncer, receiver } = makeReceiver();
       const body = "payload=" + encodeURIComponent(push(provider));
       const answer = await deliver(receiver, provider, body, {
         contentType: "application/x-www-form-urlencoded",
@@ -224,7 +224,7 @@ for (const provider of PROVIDERS) {
 }
 
 Deno.test("GitHub's ping answers 200 and syncs nothing", async () => {
-  const { syncer, receiver } = await makeReceiver();
+  const { syncer, receiver } = makeReceiver();
   const answer = await deliver(receiver, "github", JSON.stringify(githubPing()), {
     event: "ping",
   });
@@ -235,7 +235,7 @@ Deno.test("GitHub's ping answers 200 and syncs nothing", async () => {
 });
 
 Deno.test("a delivery from no known provider gets 400", async () => {
-  const { receiver } = await makeReceiver();
+  const { receiver } = makeReceiver();
   const response = await receiver.handle(
     new Request("http://router.test/webhook/git", {
       method: "POST",
@@ -249,7 +249,7 @@ Deno.test("a delivery from no known provider gets 400", async () => {
 });
 
 Deno.test("a delivery that outran the Git server is retried until its commit is live", async () => {
-  const { syncer, receiver } = await makeReceiver();
+  const { syncer, receiver } = makeReceiver();
   syncer.heads = [OLD, OLD, OLD, NEW];
   assertEquals((await deliver(receiver, "github", push("github"))).status, 202);
   assertEquals(receiver.status().lastPush?.state, "syncing");
@@ -261,7 +261,7 @@ Deno.test("a delivery that outran the Git server is retried until its commit is 
 });
 
 Deno.test("retries stop at the deadline and say so; the poller carries on", async () => {
-  const { syncer, receiver } = await makeReceiver({ liveDeadlineMs: 150, retryDelayMs: 10 });
+  const { syncer, receiver } = makeReceiver({ liveDeadlineMs: 150, retryDelayMs: 10 });
   syncer.heads = [OLD];
   const started = performance.now();
   assertEquals((await deliver(receiver, "gitea", push("gitea"))).status, 202);
@@ -275,7 +275,7 @@ Deno.test("retries stop at the deadline and say so; the poller carries on", asyn
 });
 
 Deno.test("a pushed commit that cannot be used fails at once, without retries", async () => {
-  const { syncer, receiver } = await makeReceiver();
+  const { syncer, receiver } = makeReceiver();
   syncer.broken.add(NEW);
   assertEquals((await deliver(receiver, "gitlab", push("gitlab"))).status, 202);
   await receiver.settled();
@@ -285,7 +285,7 @@ Deno.test("a pushed commit that cannot be used fails at once, without retries", 
 });
 
 Deno.test("a newer push supersedes one still being retried", async () => {
-  const { syncer, receiver } = await makeReceiver({ retryDelayMs: 20 });
+  const { syncer, receiver } = makeReceiver({ retryDelayMs: 20 });
   const newer = "3".repeat(40);
   syncer.heads = [OLD, OLD, OLD, OLD, OLD, newer];
   assertEquals((await deliver(receiver, "github", push("github"))).status, 202);
@@ -300,7 +300,7 @@ Deno.test("a newer push supersedes one still being retried", async () => {
 });
 
 Deno.test("concurrent pushes share syncs: one loop follows the newest", async () => {
-  const { syncer, receiver } = await makeReceiver();
+  const { syncer, receiver } = makeReceiver();
   const answers = await Promise.all(
     Array.from({ length: 10 }, () => deliver(receiver, "github", push("github"))),
   );
@@ -311,7 +311,7 @@ Deno.test("concurrent pushes share syncs: one loop follows the newest", async ()
 });
 
 Deno.test("deliveries being received at once are bounded; slow bodies time out", async () => {
-  const { receiver } = await makeReceiver({ maxConcurrent: 1, bodyTimeoutMs: 200 });
+  const { receiver } = makeReceiver({ maxConcurrent: 1, bodyTimeoutMs: 200 });
   const stalled = new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) });
   const first = deliver(receiver, "github", stalled);
   await new Promise((r) => setTimeout(r, 20));
@@ -324,7 +324,7 @@ Deno.test("deliveries being received at once are bounded; slow bodies time out",
 });
 
 Deno.test("stop ends the retries", async () => {
-  const { syncer, receiver } = await makeReceiver({ retryDelayMs: 1000 });
+  const { syncer, receiver } = makeReceiver({ retryDelayMs: 1000 });
   syncer.heads = [OLD];
   assertEquals((await deliver(receiver, "github", push("github"))).status, 202);
   await new Promise((r) => setTimeout(r, 20));
@@ -359,7 +359,7 @@ Deno.test("the replay cache is bounded by count and by age", () => {
 
 Deno.test("every answered delivery is reported to onDelivery; a failing hook changes no answer", async () => {
   const seen: string[] = [];
-  const { receiver } = await makeReceiver({
+  const { receiver } = makeReceiver({
     onDelivery: (record) => {
       seen.push(`${record.provider}:${record.outcome}:${record.status}`);
       throw new Error("metrics are down");

@@ -10,7 +10,6 @@ import { deliveryHeaders, PROVIDERS } from "./support/webhook_payloads.ts";
 import {
   hexToBytes,
   importWebhookSecret,
-  timingSafeEqual,
   verifyHmacSha256,
   verifyToken,
 } from "../src/webhook/verify.ts";
@@ -20,25 +19,25 @@ const SECRET = "It's a Secret to Everybody";
 const encode = (text: string) => new TextEncoder().encode(text);
 
 Deno.test("HMAC-SHA256 signatures made by @octokit/webhooks-methods verify", async () => {
-  const secret = await importWebhookSecret(SECRET);
+  const secret = importWebhookSecret(SECRET);
   // GitHub's documented test vector.
   const body = "Hello, World!";
   const documented = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
   assertEquals(await sign(SECRET, body), `sha256=${documented}`);
-  assert(await verifyHmacSha256(secret, encode(body), { signatureHex: documented }));
-  assert(await verifyHmacSha256(secret, encode(body), { signatureHex: documented.toUpperCase() }));
+  assert(verifyHmacSha256(secret, encode(body), { signatureHex: documented }));
+  assert(verifyHmacSha256(secret, encode(body), { signatureHex: documented.toUpperCase() }));
   for (const text of ["{}", '{"ref":"refs/heads/main"}', "ünïcödé ✓", "x".repeat(100_000)]) {
     const hex = (await sign(SECRET, text)).slice("sha256=".length);
-    assert(await verifyHmacSha256(secret, encode(text), { signatureHex: hex }), text.slice(0, 20));
+    assert(verifyHmacSha256(secret, encode(text), { signatureHex: hex }), text.slice(0, 20));
     const viaNode = createHmac("sha256", SECRET).update(text).digest("hex");
     assertEquals(viaNode, hex);
   }
   const empty = createHmac("sha256", SECRET).update("").digest("hex");
-  assert(await verifyHmacSha256(secret, new Uint8Array(), { signatureHex: empty }));
+  assert(verifyHmacSha256(secret, new Uint8Array(), { signatureHex: empty }));
 });
 
 Deno.test("a changed body, another secret or a malformed signature does not verify", async () => {
-  const secret = await importWebhookSecret(SECRET);
+  const secret = importWebhookSecret(SECRET);
   const body = '{"ref":"refs/heads/main"}';
   const good = (await sign(SECRET, body)).slice("sha256=".length);
   const flipped = (good[0] === "0" ? "1" : "0") + good.slice(1);
@@ -55,23 +54,19 @@ Deno.test("a changed body, another secret or a malformed signature does not veri
     [body, `sha256=${good}`.slice(0, 64)],
   ];
   for (const [text, hex] of cases) {
-    assertEquals(await verifyHmacSha256(secret, encode(text), { signatureHex: hex }), false, hex);
+    assertEquals(verifyHmacSha256(secret, encode(text), { signatureHex: hex }), false, hex);
   }
 });
 
-Deno.test("GitLab tokens compare equal only to the secret itself", async () => {
-  const secret = await importWebhookSecret(SECRET);
-  assert(await verifyToken(secret, SECRET));
+Deno.test("GitLab tokens compare equal only to the secret itself", () => {
+  const secret = importWebhookSecret(SECRET);
+  assert(verifyToken(secret, SECRET));
   for (const token of ["", SECRET.slice(0, -1), SECRET + " ", SECRET.toLowerCase(), "x"]) {
-    assertEquals(await verifyToken(secret, token), false, token);
+    assertEquals(verifyToken(secret, token), false, token);
   }
 });
 
-Deno.test("timingSafeEqual and hexToBytes", () => {
-  assert(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3])));
-  assertEquals(timingSafeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 4])), false);
-  assertEquals(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2, 3])), false);
-  assert(timingSafeEqual(new Uint8Array(), new Uint8Array()));
+Deno.test("hexToBytes", () => {
   assertEquals(hexToBytes("00ff10"), new Uint8Array([0, 255, 16]));
   assertEquals(hexToBytes("0"), null);
   assertEquals(hexToBytes("0g"), null);

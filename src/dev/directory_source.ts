@@ -6,8 +6,9 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { CommitFiles, RepoEntry } from "../git/git_source.ts";
+import { encodeHex } from "../lib/bytes.ts";
+import { sha256 } from "../lib/crypto.ts";
 
 /** Folders never read: version control and dependencies. */
 const SKIPPED = new Set([".git", "node_modules", ".data"]);
@@ -64,7 +65,8 @@ export class DirectorySource {
   async #read(): Promise<Snapshot> {
     const entries = new Map<string, RepoEntry>();
     const contents = new Map<string, Uint8Array>();
-    const hash = createHash("sha256");
+    // What the revision hashes: every path and kind, and each file's length and bytes.
+    const hashed: (string | Uint8Array)[] = [];
     const walk = async (dir: string, prefix: string) => {
       const names: Deno.DirEntry[] = [];
       for await (const entry of Deno.readDir(dir)) names.push(entry);
@@ -75,7 +77,7 @@ export class DirectorySource {
         const full = `${dir}/${entry.name}`;
         if (entry.isSymlink) {
           entries.set(path, { kind: "symlink" });
-          hash.update(`l ${path}\0`);
+          hashed.push(`l ${path}\0`);
         } else if (entry.isDirectory) {
           entries.set(path, { kind: "directory" });
           await walk(full, path);
@@ -85,12 +87,13 @@ export class DirectorySource {
           const bytes = await Deno.readFile(full);
           entries.set(path, { kind: "file", oid: path });
           contents.set(path, bytes);
-          hash.update(`f ${path}\0${bytes.length}\0`).update(bytes);
+          hashed.push(`f ${path}\0${bytes.length}\0`, bytes);
         }
       }
     };
     await walk(this.#root, "");
-    return new Snapshot(`dir-${hash.digest("hex").slice(0, 12)}`, entries, contents);
+    const revision = `dir-${encodeHex(sha256(hashed)).slice(0, 12)}`;
+    return new Snapshot(revision, entries, contents);
   }
 }
 

@@ -4,18 +4,18 @@
  * @module
  */
 
-import { createHash, timingSafeEqual } from "node:crypto";
+import { sha256, timingSafeEqual } from "../lib/crypto.ts";
 import { HttpError } from "./http_error.ts";
 import type { Route } from "./route.ts";
 import { STATUS_CODE } from "./status.ts";
 
 /** A check that throws 401 unless the request carries `Authorization: Bearer <token>`. */
 export function bearerCheck(token: string): (request: Request) => void {
-  const expected = createHash("sha256").update(token).digest();
+  const expected = sha256(token);
   return (request) => {
     const header = request.headers.get("authorization") ?? "";
     const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-    const given = createHash("sha256").update(match?.[1] ?? "").digest();
+    const given = sha256(match?.[1] ?? "");
     if (!match || !timingSafeEqual(given, expected)) {
       throw new HttpError(
         STATUS_CODE.Unauthorized,

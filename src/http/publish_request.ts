@@ -5,6 +5,7 @@
  * @module
  */
 
+import { decodeUtf8 } from "../lib/bytes.ts";
 import type { PublishRequest } from "../publish/publisher.ts";
 import { mediaType, readBody } from "./body.ts";
 import { HttpError } from "./http_error.ts";
@@ -27,7 +28,6 @@ const ACCEPTED_TYPES = new Set(["", "application/json", "text/plain"]);
 // attempts against text templating; refusing them keeps reports and logs clean too.
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The topic named by `rawTopic`, the path after `/publish/`: up to the first `&` (the seed's
@@ -118,7 +118,7 @@ async function bodyOf(request: Request, maxBytes: number): Promise<Uint8Array> {
   const body = await readBody(request, maxBytes);
   if (type === "application/json" && body.byteLength > 0) {
     try {
-      JSON.parse(utf8.decode(body));
+      JSON.parse(decodeUtf8(body));
     } catch (error) {
       throw new HttpError(
         STATUS_CODE.BadRequest,

@@ -1,5 +1,5 @@
 /**
- * Byte helpers shared by the HTTP edges.
+ * Byte helpers: joining chunks, strict UTF-8, hex.
  * @module
  */
 
@@ -13,4 +13,20 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
     offset += chunk.byteLength;
   }
   return all;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * `bytes` as UTF-8 text; throws a `TypeError` on malformed UTF-8 instead of putting U+FFFD in
+ * its place, so text that is not UTF-8 is refused rather than silently changed. A leading
+ * byte-order mark is dropped.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return strictUtf8.decode(bytes);
+}
+
+/** Lowercase hex of `bytes` (the name of std's `encodeHex`). */
+export function encodeHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

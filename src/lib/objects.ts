@@ -1,5 +1,5 @@
 /**
- * Helpers for objects built from data (YAML, JSON) whose keys are not trusted to be harmless.
+ * Helpers for objects built from data (YAML, JSON), whose shape and keys are not trusted.
  * @module
  */
 
@@ -16,4 +16,12 @@ export function setOwn(object: Record<string, unknown>, key: string, value: unkn
       configurable: true,
     });
   } else object[key] = value;
+}
+
+/**
+ * Whether `value` is an object with string keys, such as parsed JSON's `{}`: not null, not an
+ * array.
+ */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -5,6 +5,7 @@
  */
 
 import type { KubeObject } from "../kube/apply.ts";
+import { isRecord } from "../lib/objects.ts";
 
 /** Label keys the router sets. */
 export const LABELS = {
@@ -47,20 +48,16 @@ export function addLabels(
 type Metadata = KubeObject["metadata"];
 
 function withLabels(metadata: unknown, labels: Record<string, string>): NonNullable<Metadata> {
-  const meta = (isObject(metadata) ? metadata : {}) as NonNullable<Metadata>;
-  meta.labels = { ...(isObject(meta.labels) ? meta.labels : {}), ...labels };
+  const meta = (isRecord(metadata) ? metadata : {}) as NonNullable<Metadata>;
+  meta.labels = { ...(isRecord(meta.labels) ? meta.labels : {}), ...labels };
   return meta;
 }
 
 function dig(object: unknown, path: string[]): Record<string, unknown> | undefined {
   let at: unknown = object;
   for (const key of path) {
-    if (!isObject(at)) return undefined;
+    if (!isRecord(at)) return undefined;
     at = at[key];
   }
-  return isObject(at) ? at : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
+  return isRecord(at) ? at : undefined;
 }

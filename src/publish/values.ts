@@ -8,7 +8,8 @@
  */
 
 import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
+import { encodeHex } from "../lib/bytes.ts";
+import { sha256 } from "../lib/crypto.ts";
 import type { Values } from "../render/template.ts";
 
 /** The built-in value names; they are strings by nature and never typed as numbers. */
@@ -28,7 +29,7 @@ const RANDOM_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 const NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
 function digest(seed: string, purpose: string): Uint8Array {
-  return createHash("sha256").update(`${seed}\0${purpose}`).digest();
+  return sha256(`${seed}\0${purpose}`);
 }
 
 function pick(bytes: Uint8Array, alphabet: string, length: number): string {
@@ -40,10 +41,10 @@ function pick(bytes: Uint8Array, alphabet: string, length: number): string {
 }
 
 function uuidFrom(bytes: Uint8Array): string {
-  const b = Array.from(bytes.slice(0, 16));
+  const b = bytes.slice(0, 16);
   b[6] = (b[6] & 0x0f) | 0x50; // version 5 layout: name-based
   b[8] = (b[8] & 0x3f) | 0x80;
-  const hex = b.map((x) => x.toString(16).padStart(2, "0")).join("");
+  const hex = encodeHex(b);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
     hex.slice(20)
   }`;

@@ -8,6 +8,7 @@
 
 import { type CompiledTemplate, type Part, type TemplateNode, TemplateText } from "./template.ts";
 import { setOwn } from "../lib/objects.ts";
+import { isRecord } from "../lib/objects.ts";
 
 /**
  * Changes whenever compiled templates or their JSON change shape; a file written under another
@@ -94,8 +95,4 @@ function decodePart(part: unknown): Part {
     return { value: part[0] };
   }
   throw new TypeError("not an encoded text part");
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { isRecord } from "../lib/objects.ts";
 import { type Policy, policyViolation } from "../policy/policy.ts";
 import {
   type CompiledDocument,
@@ -83,8 +84,7 @@ function field(node: TemplateNode, key: string): TemplateNode | undefined {
 }
 
 function isMapping(node: TemplateNode): node is { [key: string]: TemplateNode } {
-  return typeof node === "object" && node !== null && !Array.isArray(node) &&
-    !(node instanceof TemplateText);
+  return isRecord(node) && !(node instanceof TemplateText);
 }
 
 /** apiVersion and kind must be plain strings in the template: a value may not choose them. */

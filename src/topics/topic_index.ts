@@ -7,6 +7,7 @@
 
 import type { CommitFiles } from "../git/git_source.ts";
 import { Limiter } from "../lib/async.ts";
+import { decodeUtf8 } from "../lib/bytes.ts";
 import type { Policy } from "../policy/policy.ts";
 import { type CompiledTemplate, compileTemplate, TemplateError } from "../render/template.ts";
 import { checkTemplate } from "./checks.ts";
@@ -94,8 +95,6 @@ export interface BuildOptions {
    */
   stored?: TemplateLookup;
 }
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Manifest files read and compiled at the same time in one build: enough to keep reads
@@ -256,7 +255,7 @@ async function decodeBlob(
 ): Promise<string | undefined> {
   const where = referencedAt ? `${referencedAt}: ` : "";
   try {
-    return utf8.decode(await files.read(oid));
+    return decodeUtf8(await files.read(oid));
   } catch {
     report(`${where}${path} is not UTF-8 text`);
     return undefined;

@@ -7,6 +7,7 @@
 
 import type { Provider } from "./providers.ts";
 import { repoKey } from "./repo_url.ts";
+import { isRecord } from "../lib/objects.ts";
 
 /** The decision about one delivery. */
 export type PushDecision =
@@ -46,7 +47,7 @@ export function decidePush(
   if (!isPushEvent(provider, event)) {
     return { action: "ignore", reason: `${event} events do not change the repository` };
   }
-  if (!isObject(payload)) return { action: "invalid", reason: "the payload is not a JSON object" };
+  if (!isRecord(payload)) return { action: "invalid", reason: "the payload is not a JSON object" };
   if (
     provider === "gitlab" && payload.object_kind !== undefined && payload.object_kind !== "push"
   ) {
@@ -94,7 +95,7 @@ function isPushEvent(provider: Provider, event: string): boolean {
 /** Every URL the payload gives for its repository, in the order they are shown in messages. */
 function repositoryUrls(provider: Provider, payload: Record<string, unknown>): string[] {
   const pick = (holder: unknown, keys: string[]) =>
-    isObject(holder)
+    isRecord(holder)
       ? keys.map((k) => holder[k]).filter((v): v is string => typeof v === "string" && v !== "")
       : [];
   if (provider === "gitlab") {
@@ -104,8 +105,4 @@ function repositoryUrls(provider: Provider, payload: Record<string, unknown>): s
     ];
   }
   return pick(payload.repository, ["clone_url", "html_url", "ssh_url", "git_url", "url"]);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

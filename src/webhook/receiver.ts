@@ -16,6 +16,7 @@ import { HttpError } from "../http/http_error.ts";
 import { json } from "../http/json.ts";
 import { STATUS_CODE } from "../http/status.ts";
 import { backoffDelay, deadline, delay, isTimeout } from "../lib/async.ts";
+import { decodeUtf8 } from "../lib/bytes.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { IndexBuildError } from "../topics/topic_index.ts";
 import { decidePush, type FollowedBranch } from "./push_event.ts";
@@ -104,7 +105,6 @@ export interface WebhookStatus {
 type Target = { after: string; started: number; deadline: number; record: PushRecord };
 type Answer = { status: number; body: unknown; outcome: DeliveryOutcome; detail?: string };
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 const MAX_ID_LENGTH = 200;
 const MAX_RETRY_DELAY_MS = 2000;
 
@@ -130,9 +130,9 @@ export class WebhookReceiver {
   }
 
   /** Imports the secret and returns a receiver ready to {@linkcode handle} deliveries. */
-  static async create(options: WebhookReceiverOptions): Promise<WebhookReceiver> {
+  static create(options: WebhookReceiverOptions): WebhookReceiver {
     if (options.secret === "") throw new TypeError("the webhook secret must not be empty");
-    return new WebhookReceiver(await importWebhookSecret(options.secret), options);
+    return new WebhookReceiver(importWebhookSecret(options.secret), options);
   }
 
   /** Answers one delivery; never throws. */
@@ -205,8 +205,8 @@ export class WebhookReceiver {
 
     const body = await this.#readBody(request);
     const valid = signature.kind === "token"
-      ? await verifyToken(this.#secret, signature.token)
-      : await verifyHmacSha256(this.#secret, body, { signatureHex: signature.hex });
+      ? verifyToken(this.#secret, signature.token)
+      : verifyHmacSha256(this.#secret, body, { signatureHex: signature.hex });
     if (!valid) {
       throw new HttpError(
         STATUS_CODE.Unauthorized,
@@ -223,7 +223,7 @@ export class WebhookReceiver {
 
     let payload: unknown;
     try {
-      payload = JSON.parse(utf8.decode(body));
+      payload = JSON.parse(decodeUtf8(body));
     } catch (error) {
       throw new HttpError(
         STATUS_CODE.BadRequest,

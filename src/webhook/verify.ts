@@ -5,60 +5,37 @@
  * @module
  */
 
-const encoder = new TextEncoder();
+import { type HmacKey, hmacKey, hmacSha256, sha256, timingSafeEqual } from "../lib/crypto.ts";
 
 /** The shared secret, ready for HMAC. Import it once and reuse it. */
 export interface WebhookSecret {
-  readonly hmacKey: CryptoKey;
+  readonly hmacKey: HmacKey;
   /** SHA-256 of the secret, for comparing tokens without revealing their length. */
   readonly digest: Uint8Array;
 }
 
 /** Imports `secret` for {@linkcode verifyHmacSha256} and {@linkcode verifyToken}. */
-export async function importWebhookSecret(secret: string): Promise<WebhookSecret> {
-  const bytes = encoder.encode(secret);
-  const hmacKey = await crypto.subtle.importKey(
-    "raw",
-    bytes,
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  return { hmacKey, digest: await sha256(bytes) };
+export function importWebhookSecret(secret: string): WebhookSecret {
+  return { hmacKey: hmacKey(secret), digest: sha256(secret) };
 }
 
 /**
  * Whether `signatureHex` (64 hex digits, either case) is the HMAC-SHA256 of `body` under the
  * secret. A signature that is not 64 hex digits is simply not valid.
  */
-export async function verifyHmacSha256(
+export function verifyHmacSha256(
   secret: WebhookSecret,
   body: Uint8Array,
   options: { signatureHex: string },
-): Promise<boolean> {
+): boolean {
   const given = hexToBytes(options.signatureHex);
   if (!given || given.length !== 32) return false;
-  const expected = new Uint8Array(
-    await crypto.subtle.sign("HMAC", secret.hmacKey, body as Uint8Array<ArrayBuffer>),
-  );
-  return timingSafeEqual(expected, given);
+  return timingSafeEqual(hmacSha256(secret.hmacKey, body), given);
 }
 
 /** Whether `token` equals the secret, compared through SHA-256 digests in constant time. */
-export async function verifyToken(secret: WebhookSecret, token: string): Promise<boolean> {
-  return timingSafeEqual(await sha256(encoder.encode(token)), secret.digest);
-}
-
-/**
- * Compares two byte arrays in time that depends only on their lengths, never on where they
- * differ. Arrays of different lengths are unequal (lengths are not secret here: both sides
- * are digests of a fixed size).
- */
-export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
-  return difference === 0;
+export function verifyToken(secret: WebhookSecret, token: string): boolean {
+  return timingSafeEqual(sha256(token), secret.digest);
 }
 
 /** Bytes of a hex string, or null when it is not an even number of hex digits. */
@@ -67,8 +44,4 @@ export function hexToBytes(hex: string): Uint8Array | null {
   const bytes = new Uint8Array(hex.length / 2);
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return bytes;
-}
-
-async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
 }
