@@ -5,14 +5,14 @@
  * @module
  */
 
-import { startRouter } from "./src/app.ts";
+import { startRouter } from "./src/app/router.ts";
 import {
   checkDataDir,
   ENV_NAMES,
   readEnv,
   readSettings,
   SettingsError,
-} from "./src/config/settings.ts";
+} from "./src/settings/settings.ts";
 import { KubeConfigError } from "./src/kube/connection.ts";
 
 if (import.meta.main) {

@@ -16,6 +16,7 @@
 
 import { GitSource } from "../src/git/git_source.ts";
 import { DEFAULT_DENIED_KINDS, parseKindList, type Policy } from "../src/policy/policy.ts";
+import { DEFAULTS } from "../src/settings/settings.ts";
 import { Syncer } from "../src/sync/syncer.ts";
 import { FileTemplateStore } from "../src/topics/template_store.ts";
 import { buildTopicIndex } from "../src/topics/topic_index.ts";
@@ -30,7 +31,12 @@ const policy: Policy = {
   allowedClusterKinds: [],
   allowedNamespaces: new Set(["default"]),
 };
-const options = { configPath: "config.json", policy };
+const options = {
+  configPath: "config.json",
+  policy,
+  maxManifestsPerTopic: DEFAULTS.maxManifestsPerTopic,
+  maxObjectsPerPublish: DEFAULTS.maxObjectsPerPublish,
+};
 const before = memoryOf();
 const source = new GitSource({
   url: Deno.env.get("GIT_URL")!,

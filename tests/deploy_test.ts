@@ -24,7 +24,7 @@ import { configJson, ECHO_JOB } from "./support/fixtures.ts";
 import { GitServer } from "./support/git_server.ts";
 import { KubeSim, type SimRequest } from "./support/kube_sim/mod.ts";
 import { RouterProcess } from "./support/router_process.ts";
-import { ENV_NAMES, readSettings } from "../src/config/settings.ts";
+import { ENV_NAMES, readSettings } from "../src/settings/settings.ts";
 
 const hasKubectl = onPath("kubectl") !== undefined;
 if (!hasKubectl) {

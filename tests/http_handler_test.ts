@@ -17,6 +17,7 @@ import type { Logger } from "../src/log/logger.ts";
 import { Metrics } from "../src/metrics/metrics.ts";
 import type { Policy } from "../src/policy/policy.ts";
 import { Publisher } from "../src/publish/publisher.ts";
+import { DEFAULTS } from "../src/settings/settings.ts";
 import { type RevisionSource, Syncer } from "../src/sync/syncer.ts";
 
 const NOTE = `apiVersion: v1
@@ -83,7 +84,12 @@ interface Setup {
 async function setup(options: Setup = {}) {
   const source = new MemorySource();
   const logger = recordingLogger();
-  const syncer = new Syncer(source, { configPath: "config.json", policy: POLICY });
+  const syncer = new Syncer(source, {
+    configPath: "config.json",
+    policy: POLICY,
+    maxManifestsPerTopic: DEFAULTS.maxManifestsPerTopic,
+    maxObjectsPerPublish: DEFAULTS.maxObjectsPerPublish,
+  });
   if (!options.noSync) await syncer.sync();
   const kube = new FakeKube(options.kube);
   const metrics = new Metrics();
@@ -101,6 +107,8 @@ async function setup(options: Setup = {}) {
     syncer,
     publisher,
     maxBodyBytes: 1024,
+    maxQueryParams: DEFAULTS.maxQueryParams,
+    maxQueryValueBytes: DEFAULTS.maxQueryValueBytes,
     source: { url: "memory" },
     metrics,
     logger,

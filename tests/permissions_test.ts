@@ -10,7 +10,7 @@ import { permissionFlags, readDockerfile, ROOT, startCommand } from "./support/d
 import { configJson, ECHO_JOB } from "./support/fixtures.ts";
 import { GitServer } from "./support/git_server.ts";
 import { KubeSim } from "./support/kube_sim/mod.ts";
-import { ENV_NAMES, readSettings } from "../src/config/settings.ts";
+import { ENV_NAMES, readSettings } from "../src/settings/settings.ts";
 import { connectKube } from "../src/kube/connection.ts";
 
 const ALLOWED_WRITES = ["/var/lib/gitfaas", "/tmp"];
@@ -77,7 +77,7 @@ Deno.test("the router reads no environment variable outside ENV_NAMES", async ()
   // The Kubernetes login reads its variables from the same map (no login here: it gives up).
   const home = await Deno.makeTempDir({ prefix: "gitfaas-home-" });
   try {
-    await connectKube({ env: recording({ HOME: home }) }).then(
+    await connectKube({ env: recording({ HOME: home }), maxInflight: 1 }).then(
       () => assert(false, "no login exists here"),
       (error: Error) => assertStringIncludes(error.message, "no Kubernetes login found"),
     );
@@ -85,7 +85,7 @@ Deno.test("the router reads no environment variable outside ENV_NAMES", async ()
     await Deno.remove(home, { recursive: true });
   }
   const unknown = [...read].filter((name) => !ENV_NAMES.includes(name));
-  assertEquals(unknown, [], "read but not in ENV_NAMES (src/config/settings.ts)");
+  assertEquals(unknown, [], "read but not in ENV_NAMES (src/settings/settings.ts)");
   assert(read.has("GIT_URL") && read.has("HOME") && read.has("KUBERNETES_SERVICE_HOST"));
 });
 

@@ -6,6 +6,7 @@
 
 import { assert, assertEquals } from "./support/assert.ts";
 import type { CommitFiles, RepoEntry } from "../src/git/git_source.ts";
+import { DEFAULTS } from "../src/settings/settings.ts";
 import { type RevisionSource, Syncer } from "../src/sync/syncer.ts";
 
 const FILES: Record<string, string> = {
@@ -40,6 +41,8 @@ Deno.test("the poller backs off 1 s, 2 s, then the poll interval, and returns to
   const source = new FlakySource();
   const syncer = new Syncer(source, {
     configPath: "config.json",
+    maxManifestsPerTopic: DEFAULTS.maxManifestsPerTopic,
+    maxObjectsPerPublish: DEFAULTS.maxObjectsPerPublish,
     policy: { deniedKinds: [], allowedClusterKinds: [], allowedNamespaces: "*" },
   });
   const waitForCalls = async (n: number) => {

@@ -1,5 +1,6 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "./support/assert.ts";
-import { readSettings, SettingsError } from "../src/config/settings.ts";
+import { DEFAULTS, readSettings, SettingsError } from "../src/settings/settings.ts";
+import { parseKindList } from "../src/policy/policy.ts";
 
 const URL = "https://git.example.com/team/pipelines.git";
 
@@ -8,10 +9,35 @@ Deno.test("defaults apply when only GIT_URL is set", () => {
   assertEquals(s.gitUrl, URL);
   assertEquals(s.gitBranch, "main");
   assertEquals(s.configPath, "config.json");
-  assertEquals(s.pollIntervalSeconds, 60);
+  assertEquals(s.pollIntervalMs, 60_000);
   assertEquals(s.port, 5000);
   assertEquals(s.namespace, undefined);
   assertEquals(s.maxBodyBytes, 1048576);
+});
+
+Deno.test("every default comes from DEFAULTS, in the unit Settings holds", () => {
+  const s = readSettings({ GIT_URL: URL });
+  for (const [key, value] of Object.entries(DEFAULTS)) {
+    const expected = key === "deniedKinds" || key === "allowedClusterKinds"
+      ? parseKindList(value as string)
+      : value;
+    assertEquals(s[key as keyof typeof s], expected, key);
+  }
+});
+
+Deno.test("durations are given in seconds, fractions allowed, and held in milliseconds", () => {
+  const s = readSettings({
+    GIT_URL: URL,
+    GIT_POLL_INTERVAL: "0",
+    PUBLISH_TIMEOUT: "0.5",
+    KUBE_TIMEOUT: "1.1",
+    SHUTDOWN_GRACE: "3",
+    GIT_TIMEOUT: "45",
+  });
+  assertEquals(
+    [s.pollIntervalMs, s.publishTimeoutMs, s.kubeTimeoutMs, s.shutdownGraceMs, s.gitTimeoutMs],
+    [0, 500, 1100, 3000, 45_000],
+  );
 });
 
 Deno.test("credentials in the URL are taken out of it", () => {

@@ -8,6 +8,7 @@ import { assert, assertEquals, assertNotEquals } from "./support/assert.ts";
 import { configJson, ECHO_JOB } from "./support/fixtures.ts";
 import type { CommitFiles, RepoEntry } from "../src/git/git_source.ts";
 import { parseKindList } from "../src/policy/policy.ts";
+import { DEFAULTS } from "../src/settings/settings.ts";
 import { buildTopicIndex, IndexBuildError } from "../src/topics/topic_index.ts";
 import { assertRejects } from "./support/assert.ts";
 
@@ -61,7 +62,12 @@ function repository(size: number, extra: Record<string, string> = {}): Record<st
   return { ...files, ...extra, "config.json": configJson(topics) };
 }
 
-const options = { configPath: "config.json", policy };
+const options = {
+  configPath: "config.json",
+  policy,
+  maxManifestsPerTopic: DEFAULTS.maxManifestsPerTopic,
+  maxObjectsPerPublish: DEFAULTS.maxObjectsPerPublish,
+};
 
 Deno.test("unchanged blobs are neither read nor compiled again", async () => {
   const first = await commit("a".repeat(40), repository(100));

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "./support/assert.ts";
-import { readSettings, SettingsError } from "../src/config/settings.ts";
+import { readSettings, SettingsError } from "../src/settings/settings.ts";
 
 const GIT_URL = "https://git.example.com/team/pipelines.git";
 

@@ -33,8 +33,8 @@ export interface HandlerOptions {
   /** Shown on `/status`: where the index comes from (no credentials). */
   source: Record<string, unknown>;
   /** Query limits for publishes. */
-  maxQueryParams?: number;
-  maxQueryValueBytes?: number;
+  maxQueryParams: number;
+  maxQueryValueBytes: number;
   /** When set, /publish, /refresh, /status and /topics need `Authorization: Bearer <token>`. */
   publishToken?: string;
   /** True while shutting down: /readyz answers 503 so no new traffic is sent here. */

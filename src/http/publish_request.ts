@@ -14,10 +14,10 @@ import { STATUS_CODE } from "./status.ts";
 /** Limits on what a publish request may carry. */
 export interface PublishLimits {
   maxBodyBytes: number;
-  /** Most query parameters (default 64). */
-  maxQueryParams?: number;
-  /** Longest query parameter value in UTF-8 bytes (default 4096). */
-  maxQueryValueBytes?: number;
+  /** Most query parameters (MAX_QUERY_PARAMS). */
+  maxQueryParams: number;
+  /** Longest query parameter value in UTF-8 bytes (MAX_QUERY_VALUE_BYTES). */
+  maxQueryValueBytes: number;
 }
 
 /** Idempotency keys: printable ASCII, at most 255 characters. */
@@ -80,14 +80,14 @@ function queryOf(request: Request, rawTopic: string, limits: PublishLimits): [st
   if (ampersand !== -1) query.push(...new URLSearchParams(rawTopic.slice(ampersand + 1)));
   query.push(...new URL(request.url).searchParams);
 
-  const maxParams = limits.maxQueryParams ?? 64;
+  const maxParams = limits.maxQueryParams;
   if (query.length > maxParams) {
     throw new HttpError(
       STATUS_CODE.BadRequest,
       `${query.length} query parameters, more than the limit of ${maxParams}`,
     );
   }
-  const maxValueBytes = limits.maxQueryValueBytes ?? 4096;
+  const maxValueBytes = limits.maxQueryValueBytes;
   for (const [name, value] of query) {
     if (CONTROL.test(name) || CONTROL.test(value)) {
       throw new HttpError(

@@ -73,12 +73,12 @@ export interface ConnectOptions {
   namespace?: string;
   /** Environment to read `KUBERNETES_SERVICE_HOST`/`PORT` from (defaults to the process's). */
   env?: Record<string, string | undefined>;
-  /** Most requests in flight at once (default 32). */
-  maxInflight?: number;
+  /** Most requests in flight at once (KUBE_MAX_INFLIGHT). */
+  maxInflight: number;
 }
 
 /** Loads the login like kubectl does and opens a connection with it. */
-export async function connectKube(options: ConnectOptions = {}): Promise<KubeConnection> {
+export async function connectKube(options: ConnectOptions): Promise<KubeConnection> {
   const login = await loadLogin({
     kubeconfig: options.kubeconfig,
     serviceAccountPrefix: options.serviceAccountPrefix,
@@ -110,7 +110,7 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeCon
 
   const defaultNamespace = options.namespace ?? login.namespace ?? "default";
 
-  const limiter = new Limiter(options.maxInflight ?? 32);
+  const limiter = new Limiter(options.maxInflight);
   const send = async (method: string, urlPath: string, init: KubeRequestInit) => {
     const headers = new Headers(await login.headers());
     headers.set("accept", "application/json");

@@ -4,7 +4,11 @@
  * @module
  */
 
-import type { LogLevel } from "../config/settings.ts";
+/** Log levels, most verbose first. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** A log level: lines below the logger's level are dropped. */
+export type LogLevel = typeof LOG_LEVELS[number];
 
 /** Fields attached to a log line. */
 export type LogFields = Record<string, unknown>;

@@ -80,10 +80,10 @@ export interface BuildOptions {
   configPath: string;
   /** What may be applied; violations make topics unusable. */
   policy: Policy;
-  /** Most manifest files one topic may list (default 50). */
-  maxManifestsPerTopic?: number;
-  /** Most objects one publish may apply, over all of a topic's files (default 100). */
-  maxObjectsPerPublish?: number;
+  /** Most manifest files one topic may list (MAX_MANIFESTS_PER_TOPIC). */
+  maxManifestsPerTopic: number;
+  /** Most objects one publish may apply, over all of a topic's files (MAX_OBJECTS_PER_PUBLISH). */
+  maxObjectsPerPublish: number;
   /**
    * The index being replaced. Templates of files whose blob is unchanged are taken from it
    * instead of being read and compiled again (content-addressed sources only).
@@ -131,8 +131,8 @@ export async function buildTopicIndex(
     throw indexBuildError(files.revision, config.problems.map((p) => describe(configPath, p)));
   }
 
-  const maxManifests = options.maxManifestsPerTopic ?? 50;
-  const maxObjects = options.maxObjectsPerPublish ?? 100;
+  const maxManifests = options.maxManifestsPerTopic;
+  const maxObjects = options.maxObjectsPerPublish;
   // A file listed by several topics is compiled and checked once; an unchanged blob not at all.
   const blobs = {
     previous: files.contentAddressed && options.previous

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { readSettings, SettingsError } from "../config/settings.ts";
+import { readSettings, SettingsError } from "../settings/settings.ts";
 import { validateRepository } from "./validate.ts";
 
 if (import.meta.main) {

@@ -4,10 +4,12 @@
  * @module
  */
 
+import { LOG_LEVELS, type LogLevel } from "../log/logger.ts";
 import {
   DEFAULT_DENIED_KINDS,
   type KindRule,
   parseKindList,
+  type Policy,
   PolicySyntaxError,
 } from "../policy/policy.ts";
 
@@ -17,13 +19,18 @@ export interface Settings {
   gitUrl: string;
   /** Development: serve this folder's working tree instead of a Git remote. */
   sourceDir?: string;
-  /** `apply` to the cluster, or `render` only (a local dry run, development without a cluster). */
+  /**
+   * `apply` to the cluster, or `render` only: the render-only mode of development, which needs no
+   * cluster and applies nothing (not to be confused with a publish's `?dryRun=true`, a
+   * server-side dry run the API server performs).
+   */
   applyMode: "apply" | "render";
   gitUser?: string;
   gitToken?: string;
   gitBranch: string;
   configPath: string;
-  pollIntervalSeconds: number;
+  /** GIT_POLL_INTERVAL; 0 turns polling off. Every duration here is in milliseconds. */
+  pollIntervalMs: number;
   /** Namespace set on objects that name none; undefined means "decide from the cluster login". */
   namespace?: string;
   port: number;
@@ -48,17 +55,41 @@ export interface Settings {
   maxQueryValueBytes: number;
   maxManifestsPerTopic: number;
   maxObjectsPerPublish: number;
-  publishTimeoutSeconds: number;
-  kubeTimeoutSeconds: number;
+  publishTimeoutMs: number;
+  kubeTimeoutMs: number;
   kubeMaxInflight: number;
   kubeMaxQueue: number;
-  shutdownGraceSeconds: number;
+  shutdownGraceMs: number;
   /** Deadline for one request to the Git server. */
-  gitTimeoutSeconds: number;
+  gitTimeoutMs: number;
 }
 
-/** Log levels, most verbose first. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
+/**
+ * The value of each setting whose variable is unset, in the unit `Settings` holds it in (the
+ * README's configuration table lists the same, in the variables' units). The one place defaults
+ * live: components take their values from `Settings` and have no fallbacks of their own.
+ */
+export const DEFAULTS = {
+  gitBranch: "main",
+  configPath: "config.json",
+  pollIntervalMs: 60_000,
+  port: 5000,
+  maxBodyBytes: 1024 * 1024,
+  webhookMaxBytes: 1024 * 1024,
+  logLevel: "info",
+  deniedKinds: DEFAULT_DENIED_KINDS,
+  allowedClusterKinds: "none",
+  maxQueryParams: 64,
+  maxQueryValueBytes: 4096,
+  maxManifestsPerTopic: 50,
+  maxObjectsPerPublish: 100,
+  publishTimeoutMs: 30_000,
+  kubeTimeoutMs: 10_000,
+  kubeMaxInflight: 32,
+  kubeMaxQueue: 1000,
+  shutdownGraceMs: 20_000,
+  gitTimeoutMs: 30_000,
+} as const;
 
 /** A setting that is missing or malformed; its message is the one line shown to the user. */
 export class SettingsError extends Error {
@@ -171,31 +202,65 @@ export function readSettings(env: Env, options: ReadOptions = {}): Settings {
     gitUser: optional(env, "GIT_USER_NAME") ?? user ?? (gitToken ? TOKEN_USER : undefined),
     gitToken,
     gitBranch: branchName(env),
-    configPath: repoPath(env, "CONFIG_PATH", "config.json"),
-    pollIntervalSeconds: number(env, "GIT_POLL_INTERVAL", 60, { min: 0 }),
+    configPath: repoPath(env, "CONFIG_PATH", DEFAULTS.configPath),
+    pollIntervalMs: seconds(env, "GIT_POLL_INTERVAL", DEFAULTS.pollIntervalMs, { min: 0 }),
     namespace: namespaceName(env),
-    port: number(env, "PORT", 5000, { min: 0, max: 65535, integer: true }),
+    port: number(env, "PORT", DEFAULTS.port, { min: 0, max: 65535, integer: true }),
     dataDir: optional(env, "DATA_DIR"),
     kubeconfig: optional(env, "KUBECONFIG"),
-    maxBodyBytes: number(env, "MAX_BODY_BYTES", 1024 * 1024, { min: 1, integer: true }),
+    maxBodyBytes: number(env, "MAX_BODY_BYTES", DEFAULTS.maxBodyBytes, { min: 1, integer: true }),
     webhookSecret: optional(env, "WEBHOOK_SECRET"),
-    webhookMaxBytes: number(env, "WEBHOOK_MAX_BYTES", 1024 * 1024, { min: 1, integer: true }),
+    webhookMaxBytes: number(env, "WEBHOOK_MAX_BYTES", DEFAULTS.webhookMaxBytes, {
+      min: 1,
+      integer: true,
+    }),
     serviceAccountPrefix: optional(env, "SERVICE_ACCOUNT_PREFIX") ?? "",
     logLevel: logLevel(env),
     publishToken: optional(env, "PUBLISH_TOKEN"),
-    deniedKinds: kindList(env, "DENIED_KINDS", DEFAULT_DENIED_KINDS),
+    deniedKinds: kindList(env, "DENIED_KINDS", DEFAULTS.deniedKinds),
     allowedNamespaces: namespaceList(env, "ALLOWED_NAMESPACES"),
-    allowedClusterKinds: kindList(env, "ALLOWED_CLUSTER_KINDS", "none"),
-    maxQueryParams: number(env, "MAX_QUERY_PARAMS", 64, { min: 0, integer: true }),
-    maxQueryValueBytes: number(env, "MAX_QUERY_VALUE_BYTES", 4096, { min: 1, integer: true }),
-    maxManifestsPerTopic: number(env, "MAX_MANIFESTS_PER_TOPIC", 50, { min: 1, integer: true }),
-    maxObjectsPerPublish: number(env, "MAX_OBJECTS_PER_PUBLISH", 100, { min: 1, integer: true }),
-    publishTimeoutSeconds: number(env, "PUBLISH_TIMEOUT", 30, { min: 0.1 }),
-    kubeTimeoutSeconds: number(env, "KUBE_TIMEOUT", 10, { min: 0.1 }),
-    kubeMaxInflight: number(env, "KUBE_MAX_INFLIGHT", 32, { min: 1, integer: true }),
-    kubeMaxQueue: number(env, "KUBE_MAX_QUEUE", 1000, { min: 0, integer: true }),
-    shutdownGraceSeconds: number(env, "SHUTDOWN_GRACE", 20, { min: 0 }),
-    gitTimeoutSeconds: number(env, "GIT_TIMEOUT", 30, { min: 0.1 }),
+    allowedClusterKinds: kindList(env, "ALLOWED_CLUSTER_KINDS", DEFAULTS.allowedClusterKinds),
+    maxQueryParams: number(env, "MAX_QUERY_PARAMS", DEFAULTS.maxQueryParams, {
+      min: 0,
+      integer: true,
+    }),
+    maxQueryValueBytes: number(env, "MAX_QUERY_VALUE_BYTES", DEFAULTS.maxQueryValueBytes, {
+      min: 1,
+      integer: true,
+    }),
+    maxManifestsPerTopic: number(env, "MAX_MANIFESTS_PER_TOPIC", DEFAULTS.maxManifestsPerTopic, {
+      min: 1,
+      integer: true,
+    }),
+    maxObjectsPerPublish: number(env, "MAX_OBJECTS_PER_PUBLISH", DEFAULTS.maxObjectsPerPublish, {
+      min: 1,
+      integer: true,
+    }),
+    publishTimeoutMs: seconds(env, "PUBLISH_TIMEOUT", DEFAULTS.publishTimeoutMs, { min: 0.1 }),
+    kubeTimeoutMs: seconds(env, "KUBE_TIMEOUT", DEFAULTS.kubeTimeoutMs, { min: 0.1 }),
+    kubeMaxInflight: number(env, "KUBE_MAX_INFLIGHT", DEFAULTS.kubeMaxInflight, {
+      min: 1,
+      integer: true,
+    }),
+    kubeMaxQueue: number(env, "KUBE_MAX_QUEUE", DEFAULTS.kubeMaxQueue, { min: 0, integer: true }),
+    shutdownGraceMs: seconds(env, "SHUTDOWN_GRACE", DEFAULTS.shutdownGraceMs, { min: 0 }),
+    gitTimeoutMs: seconds(env, "GIT_TIMEOUT", DEFAULTS.gitTimeoutMs, { min: 0.1 }),
+  };
+}
+
+/**
+ * The policy the settings describe; `namespace` is the effective default namespace (from
+ * NAMESPACE or the cluster login), the only one allowed when ALLOWED_NAMESPACES is unset.
+ */
+export function settingsPolicy(
+  settings: Pick<Settings, "deniedKinds" | "allowedClusterKinds" | "allowedNamespaces">,
+  namespace: string,
+): Policy {
+  const namespaces = settings.allowedNamespaces ?? [namespace];
+  return {
+    deniedKinds: settings.deniedKinds,
+    allowedClusterKinds: settings.allowedClusterKinds,
+    allowedNamespaces: namespaces === "*" ? "*" : new Set(namespaces),
   };
 }
 
@@ -237,7 +302,7 @@ function redactUrl(raw: string): string {
 }
 
 function branchName(env: Env): string {
-  const branch = optional(env, "GIT_BRANCH") ?? "main";
+  const branch = optional(env, "GIT_BRANCH") ?? DEFAULTS.gitBranch;
   const ok = /^[^\s~^:?*[\\]+$/.test(branch) && !branch.includes("..") &&
     !branch.startsWith("/") && !branch.endsWith("/") && !branch.startsWith("refs/");
   if (!ok) {
@@ -280,6 +345,12 @@ function number(
     throw new SettingsError(`${name} must be ${kind}${range}, got "${raw}"`);
   }
   return value;
+}
+
+/** A duration given in seconds (fractions allowed), held in milliseconds. */
+function seconds(env: Env, name: string, fallbackMs: number, limits: { min: number }): number {
+  const value = number(env, name, fallbackMs / 1000, limits);
+  return Math.round(value * 1000);
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -326,12 +397,10 @@ function namespaceList(env: Env, name: string): string[] | "*" | undefined {
   return names;
 }
 
-const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
-
 function logLevel(env: Env): LogLevel {
-  const value = (optional(env, "LOG_LEVEL") ?? "info").toLowerCase();
-  if (!(LEVELS as readonly string[]).includes(value)) {
-    throw new SettingsError(`LOG_LEVEL must be one of ${LEVELS.join(", ")}, got "${value}"`);
+  const value = (optional(env, "LOG_LEVEL") ?? DEFAULTS.logLevel).toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new SettingsError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${value}"`);
   }
   return value as LogLevel;
 }

@@ -1,0 +1,236 @@
+/**
+ * The router's parts, wired from its settings: Kubernetes connection, revision source (a Git
+ * remote, or a folder in development), syncer, publisher, webhook receiver, metrics and the
+ * HTTP handler. Nothing here listens on a port; `router.ts` serves the handler.
+ * @module
+ */
+
+import { DirectorySource, watchDirectory } from "../dev/directory_source.ts";
+import { GitSource } from "../git/git_source.ts";
+import { createHandler } from "../http/handler.ts";
+import { connectKube, type KubeConnection } from "../kube/connection.ts";
+import { encodeHex } from "../lib/bytes.ts";
+import { sha256 } from "../lib/crypto.ts";
+import { jsonLogger, type Logger } from "../log/logger.ts";
+import { Metrics } from "../metrics/metrics.ts";
+import type { Policy } from "../policy/policy.ts";
+import { Publisher } from "../publish/publisher.ts";
+import { type Settings, settingsPolicy } from "../settings/settings.ts";
+import { Syncer } from "../sync/syncer.ts";
+import { FileTemplateStore, type TemplateStore } from "../topics/template_store.ts";
+import { WebhookReceiver } from "../webhook/receiver.ts";
+
+/** Options for {@linkcode createComponents}. */
+export interface ComponentOptions {
+  /** Defaults to JSON lines on stdout at LOG_LEVEL, scrubbing the Git token and webhook secret. */
+  logger?: Logger;
+  /** Environment for the Kubernetes login (defaults to the process's). */
+  env?: Record<string, string | undefined>;
+}
+
+/** The wired router, not yet serving or syncing. */
+export interface Components {
+  logger: Logger;
+  /** The cluster; none in the render-only mode. */
+  kube?: KubeConnection;
+  /** Namespace for objects that name none. */
+  namespace: string;
+  syncer: Syncer;
+  /** `POST /webhook/git`; none without WEBHOOK_SECRET. */
+  webhook?: WebhookReceiver;
+  /** Every HTTP route. */
+  handler: (request: Request) => Promise<Response>;
+  /** Syncs now, then polls (Git) or watches the folder (development). */
+  startSyncing(): void;
+  /** From now on `/readyz` answers 503, so that no new traffic is sent here. */
+  drain(): void;
+  /** Stops syncing and following pushes, and releases the connection and caches. */
+  close(): Promise<void>;
+}
+
+/** Wires every part from `settings`; logs in to the cluster unless in the render-only mode. */
+export async function createComponents(
+  settings: Settings,
+  options: ComponentOptions = {},
+): Promise<Components> {
+  const logger = options.logger ?? jsonLogger({
+    level: settings.logLevel,
+    secrets: [settings.gitToken, settings.webhookSecret].filter((s): s is string => !!s),
+  });
+  // Render-only (development) never touches a cluster, so it needs no login at all.
+  const kube = settings.applyMode === "apply" ? await connect(settings, options.env) : undefined;
+  const namespace = kube?.defaultNamespace ?? settings.namespace ?? "default";
+  const policy = settingsPolicy(settings, namespace);
+  const source = await openSource(settings, logger);
+  const metrics = new Metrics();
+  const syncer = createSyncer(settings, { source, policy, metrics, logger });
+  const publisher = createPublisher(settings, { kube, namespace, policy, syncer, metrics, logger });
+  const webhook = createWebhook(settings, { syncer, metrics, logger });
+  let draining = false;
+  const handler = createHandler({
+    syncer,
+    webhook,
+    publisher,
+    maxBodyBytes: settings.maxBodyBytes,
+    maxQueryParams: settings.maxQueryParams,
+    maxQueryValueBytes: settings.maxQueryValueBytes,
+    publishToken: settings.publishToken,
+    draining: () => draining,
+    metrics,
+    source: { url: settings.gitUrl, branch: settings.gitBranch, configPath: settings.configPath },
+    logger,
+  });
+  const stopWatching = new AbortController();
+  return {
+    logger,
+    kube,
+    namespace,
+    syncer,
+    webhook,
+    handler,
+    startSyncing() {
+      const folder = source.source;
+      if (!(folder instanceof DirectorySource)) return syncer.startPolling(settings.pollIntervalMs);
+      // Development: the folder is read again whenever something in it changes.
+      syncer.startPolling(0);
+      watchDirectory(folder.root, () => syncer.sync().catch(() => undefined), {
+        signal: stopWatching.signal,
+      });
+    },
+    drain() {
+      draining = true;
+    },
+    async close() {
+      stopWatching.abort();
+      await webhook?.stop();
+      await syncer.stop();
+      kube?.close();
+      await source.remove();
+    },
+  };
+}
+
+/** Logs in to the cluster as kubectl would, or in-cluster with the service account. */
+function connect(
+  settings: Settings,
+  env: Record<string, string | undefined> | undefined,
+): Promise<KubeConnection> {
+  return connectKube({
+    kubeconfig: settings.kubeconfig,
+    serviceAccountPrefix: settings.serviceAccountPrefix,
+    namespace: settings.namespace,
+    env,
+    maxInflight: settings.kubeMaxInflight,
+  });
+}
+
+/** The source of revisions, the store of compiled templates beside it, and their clean-up. */
+interface OpenedSource {
+  source: GitSource | DirectorySource;
+  templateStore?: TemplateStore;
+  /** Removes a temporary clone cache. */
+  remove(): Promise<void>;
+}
+
+/** A folder in development; otherwise the followed Git branch, cached in DATA_DIR. */
+async function openSource(settings: Settings, logger: Logger): Promise<OpenedSource> {
+  if (settings.sourceDir) {
+    return { source: new DirectorySource(settings.sourceDir), remove: () => Promise.resolve() };
+  }
+  // Without DATA_DIR the cache lives in a temporary folder that goes when the router stops.
+  const temporary = settings.dataDir ? undefined : await Deno.makeTempDir({ prefix: "gitfaas-" });
+  const gitDir = `${settings.dataDir ?? temporary}/${cacheName(settings)}`;
+  const source = new GitSource({
+    url: settings.gitUrl,
+    branch: settings.gitBranch,
+    user: settings.gitUser,
+    token: settings.gitToken,
+    timeoutMs: settings.gitTimeoutMs,
+    dir: gitDir,
+  });
+  // Compiled templates next to the Git objects they came from, for a fast warm restart; a
+  // temporary cache does not outlive the process, so it keeps none.
+  const templateStore = temporary ? undefined : new FileTemplateStore(
+    `${gitDir}/gitfaas-templates.json`,
+    {
+      onError: (error) =>
+        logger.warn("compiled templates not kept or not read; they are compiled from Git", {
+          error: error.message,
+        }),
+    },
+  );
+  const remove = async () => {
+    if (temporary) await Deno.remove(temporary, { recursive: true }).catch(() => undefined);
+  };
+  return { source, templateStore, remove };
+}
+
+/** One cache folder per repository and branch, so a changed GIT_URL never reuses old objects. */
+function cacheName(settings: Pick<Settings, "gitUrl" | "gitBranch">): string {
+  const digest = sha256(`${settings.gitUrl}#${settings.gitBranch}`);
+  return `repo-${encodeHex(digest.subarray(0, 8))}.git`;
+}
+
+function createSyncer(
+  settings: Settings,
+  parts: { source: OpenedSource; policy: Policy; metrics: Metrics; logger: Logger },
+): Syncer {
+  const { metrics } = parts;
+  return new Syncer(parts.source.source, {
+    configPath: settings.configPath,
+    policy: parts.policy,
+    maxManifestsPerTopic: settings.maxManifestsPerTopic,
+    maxObjectsPerPublish: settings.maxObjectsPerPublish,
+    templateStore: parts.source.templateStore,
+    logger: parts.logger,
+    onSync: ({ result, durationMs }) =>
+      metrics.synced(
+        result ? (result.changed ? "changed" : "unchanged") : "failed",
+        durationMs / 1000,
+        result?.revision,
+      ),
+  });
+}
+
+function createPublisher(
+  settings: Settings,
+  parts: {
+    kube?: KubeConnection;
+    namespace: string;
+    policy: Policy;
+    syncer: Syncer;
+    metrics: Metrics;
+    logger: Logger;
+  },
+): Publisher {
+  const { syncer, metrics } = parts;
+  return new Publisher({
+    index: () => syncer.index,
+    kube: parts.kube,
+    namespace: parts.namespace,
+    policy: parts.policy,
+    kubeTimeoutMs: settings.kubeTimeoutMs,
+    publishTimeoutMs: settings.publishTimeoutMs,
+    maxQueue: settings.kubeMaxQueue,
+    logger: parts.logger,
+    onRetry: (error) => metrics.retried(error.reason),
+    onApplied: (kind, outcome, seconds) => metrics.applied(kind, outcome, seconds),
+  });
+}
+
+/** The webhook receiver, when WEBHOOK_SECRET is set. */
+function createWebhook(
+  settings: Settings,
+  parts: { syncer: Syncer; metrics: Metrics; logger: Logger },
+): WebhookReceiver | undefined {
+  if (!settings.webhookSecret) return undefined;
+  const { metrics } = parts;
+  return WebhookReceiver.create({
+    secret: settings.webhookSecret,
+    syncer: parts.syncer,
+    followed: { repoUrl: settings.gitUrl, branch: settings.gitBranch },
+    maxBodyBytes: settings.webhookMaxBytes,
+    logger: parts.logger,
+    onDelivery: (record) => metrics.webhook(record.provider ?? "unknown", record.outcome),
+  });
+}
