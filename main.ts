@@ -1,7 +1,7 @@
 /**
  * gitfaas: a GitOps event router for Kubernetes. Reads its settings from the environment and
  * serves until SIGTERM or SIGINT. `--dev [folder]` serves a folder's working tree instead of a
- * Git remote (default `examples/`), as a dry run unless GITFAAS_APPLY=true.
+ * Git remote (default `examples/`), render-only (no cluster) unless GITFAAS_APPLY=true.
  * @module
  */
 

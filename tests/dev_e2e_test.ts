@@ -1,6 +1,6 @@
 /**
  * A newcomer's first minute: `deno task dev` with no configuration serves the bundled example
- * pipeline as a dry run, picks up edits without a restart, and `deno task validate` checks a
+ * pipeline render-only (no cluster), picks up edits without a restart, and `deno task validate` checks a
  * pipeline repository offline.
  */
 
@@ -9,7 +9,7 @@ import { RouterProcess } from "./support/router_process.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-Deno.test("deno task dev serves the examples as a dry run with no configuration", async () => {
+Deno.test("deno task dev serves the examples render-only with no configuration", async () => {
   const router = await RouterProcess.start({}, { task: "dev" });
   try {
     await router.waitFor(async () => (await router.call("/readyz")).status === 200);
@@ -31,8 +31,8 @@ Deno.test("deno task dev serves the examples as a dry run with no configuration"
       atob(env.find((e: { name: string }) => e.name === "MESSAGE").value),
       '{"source":"greenhouse"}',
     );
-    assertStringIncludes(router.output, '"mode":"dry-run"');
-    assertStringIncludes(router.output, "dry run: would apply");
+    assertStringIncludes(router.output, '"mode":"render-only"');
+    assertStringIncludes(router.output, "render-only: would apply");
   } finally {
     await router.stop();
   }

@@ -49,7 +49,7 @@ export interface PublishRequest {
 export interface PublisherOptions {
   /** The live index (read once per publish, so a publish sees one index). */
   index: () => TopicIndex | null;
-  /** The cluster; without one every publish is a local dry run (development). */
+  /** The cluster; without one every publish is render-only (development). */
   kube?: KubeConnection;
   /** Namespace for objects that name none. */
   namespace: string;
@@ -163,7 +163,7 @@ export class Publisher {
     const namespaced = settleLocally(rendered, { namespace: this.#options.namespace, requestUuid });
     checkPolicy(this.#options.policy, rendered, namespaced);
     for (const item of rendered) {
-      this.#logger.info("dry run: would apply", { requestUuid, topic, object: item.object });
+      this.#logger.info("render-only: would apply", { requestUuid, topic, object: item.object });
     }
     return rendered.map((item) => ({
       ...identity(item),

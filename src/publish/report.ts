@@ -9,7 +9,11 @@ import { isRetryableStatus, KubeApiError } from "../kube/errors.ts";
 import { GaveUpError } from "../kube/retry.ts";
 import type { Rendered } from "./render.ts";
 
-/** What happened to one object; `dry-run`: validated, nothing stored. */
+/**
+ * What happened to one object; `dry-run`: nothing stored, either because the publish asked for a
+ * server-side dry run (`?dryRun=true`, validated by the API server) or because the router runs
+ * render-only (no cluster). The name is part of the API, so both keep it.
+ */
 export type ObjectOutcome =
   | "created"
   | "configured"
@@ -33,7 +37,7 @@ export interface ObjectReport {
   code?: number;
   /** How often it was tried, when it was given up on after retries. */
   attempts?: number;
-  /** In a dry run, the object that would be applied. */
+  /** In a dry run or render-only, the object that would be applied. */
   object?: KubeObject;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The settle step of a publish: how each object is served (discovery, or the list of
  * well-known cluster-scoped kinds when there is no cluster), then its namespace and name. Both
- * paths settle through {@linkcode settleObject}, so a local dry run shows what the cluster path
+ * paths settle through {@linkcode settleObject}, so a render-only publish shows what the cluster path
  * would apply, and the Kubernetes layer gets objects whose names are already decided.
  * @module
  */
