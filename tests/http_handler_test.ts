@@ -10,7 +10,6 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { configJson } from "./support/fixtures.ts";
 import { fakeAnswer, FakeKube, type FakeKubeOptions } from "./support/fake_kube.ts";
-import type { CommitFiles, RepoEntry } from "../src/git/git_source.ts";
 import { GitError } from "../src/git/git_source.ts";
 import { createHandler, type HandlerOptions } from "../src/http/handler.ts";
 import type { Logger } from "../src/log/logger.ts";
@@ -18,7 +17,8 @@ import { Metrics } from "../src/metrics/metrics.ts";
 import type { Policy } from "../src/policy/policy.ts";
 import { Publisher } from "../src/publish/publisher.ts";
 import { DEFAULTS } from "../src/settings/settings.ts";
-import { type RevisionSource, Syncer } from "../src/sync/syncer.ts";
+import type { CommitFiles, RepoEntry, RevisionSource } from "../src/sync/source.ts";
+import { Syncer } from "../src/sync/syncer.ts";
 
 const NOTE = `apiVersion: v1
 kind: ConfigMap

@@ -5,9 +5,9 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
-import type { CommitFiles, RepoEntry } from "../src/git/git_source.ts";
+import type { CommitFiles, RepoEntry, RevisionSource } from "../src/sync/source.ts";
 import { DEFAULTS } from "../src/settings/settings.ts";
-import { type RevisionSource, Syncer } from "../src/sync/syncer.ts";
+import { Syncer } from "../src/sync/syncer.ts";
 
 const FILES: Record<string, string> = {
   "config.json": JSON.stringify({ topics: [{ name: "t", configs: ["t.yaml"] }] }),

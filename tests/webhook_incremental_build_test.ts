@@ -6,7 +6,7 @@
 
 import { assert, assertEquals, assertNotEquals } from "./support/assert.ts";
 import { configJson, ECHO_JOB } from "./support/fixtures.ts";
-import type { CommitFiles, RepoEntry } from "../src/git/git_source.ts";
+import type { CommitFiles, RepoEntry } from "../src/sync/source.ts";
 import { parseKindList } from "../src/policy/policy.ts";
 import { DEFAULTS } from "../src/settings/settings.ts";
 import { buildTopicIndex, IndexBuildError } from "../src/topics/topic_index.ts";

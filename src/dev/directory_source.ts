@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CommitFiles, RepoEntry } from "../git/git_source.ts";
+import type { CommitFiles, RepoEntry, RevisionSource } from "../sync/source.ts";
 import { encodeHex } from "../lib/bytes.ts";
 import { sha256 } from "../lib/crypto.ts";
 
@@ -36,7 +36,7 @@ class Snapshot implements CommitFiles {
 }
 
 /** A folder read as successive snapshots. */
-export class DirectorySource {
+export class DirectorySource implements RevisionSource {
   readonly #root: string;
   #last: Snapshot | undefined;
 

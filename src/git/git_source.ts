@@ -9,6 +9,7 @@
 import nodeFs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
+import type { CommitFiles, RepoEntry, RevisionSource } from "../sync/source.ts";
 import { type GitHttpTransport, gitHttpTransport } from "./http_transport.ts";
 
 /**
@@ -111,28 +112,6 @@ export class GitError extends Error {
   }
 }
 
-/** What a path names in a commit. */
-export type RepoEntry =
-  | { kind: "file"; oid: string }
-  | { kind: "missing" }
-  | { kind: "directory" }
-  | { kind: "symlink" }
-  | { kind: "submodule" };
-
-/** Read access to the files of one commit. */
-export interface CommitFiles {
-  readonly revision: string;
-  /**
-   * True when an oid names one content forever (Git object ids), so what was built from a blob
-   * may be reused for the same oid in another commit.
-   */
-  readonly contentAddressed?: boolean;
-  /** What `path` (relative, `/`-separated) names in this commit. */
-  entry(path: string): Promise<RepoEntry>;
-  /** The bytes of a file entry. */
-  read(oid: string): Promise<Uint8Array>;
-}
-
 /** The ref in the cache that names the commit last served. */
 const SERVING_REF = "refs/gitfaas/serving";
 
@@ -149,7 +128,7 @@ export interface GitSourceOptions {
 }
 
 /** One followed branch of one remote repository, cached in a bare clone. */
-export class GitSource {
+export class GitSource implements RevisionSource {
   readonly #options: GitSourceOptions;
   readonly #http: GitHttpTransport;
   readonly #cache: Record<string, unknown> = {};

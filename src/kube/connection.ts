@@ -7,17 +7,12 @@
  * @module
  */
 
-import { Discovery } from "./discovery.ts";
+import { Discovery, type ResourceInfo } from "./discovery.ts";
 import { isAbort, transportError } from "./errors.ts";
 import { KubeConfigError, loadLogin } from "./login.ts";
 import { Limiter } from "../lib/async.ts";
 
-/** How a kind is served: its resource name and whether objects live in a namespace. */
-export interface ResourceInfo {
-  /** Plural resource name used in URLs, such as `jobs`. */
-  name: string;
-  namespaced: boolean;
-}
+export type { ResourceInfo } from "./discovery.ts";
 
 /** Options for {@linkcode KubeConnection.request}. */
 export interface KubeRequestInit {

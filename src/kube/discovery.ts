@@ -6,11 +6,24 @@
  */
 
 import { STATUS_CODE } from "../http/status.ts";
-import type { KubeResponse, ResourceInfo } from "./connection.ts";
 import { abortable } from "../lib/async.ts";
 import { answerJson, statusError } from "./errors.ts";
 
-type Fetch = (path: string, signal?: AbortSignal) => Promise<KubeResponse>;
+/** How a kind is served: its resource name and whether objects live in a namespace. */
+export interface ResourceInfo {
+  /** Plural resource name used in URLs, such as `jobs`. */
+  name: string;
+  namespaced: boolean;
+}
+
+/**
+ * A GET of `path` on the API server, answered in full. The connection passes its own request
+ * function, so discovery shares its login, limiter and TLS client without importing it.
+ */
+export type DiscoveryFetch = (
+  path: string,
+  signal?: AbortSignal,
+) => Promise<{ status: number; headers: Headers; text: string }>;
 
 interface Entry {
   at: number;
@@ -19,12 +32,12 @@ interface Entry {
 
 /** Cached discovery over a request function. */
 export class Discovery {
-  readonly #fetch: Fetch;
+  readonly #fetch: DiscoveryFetch;
   readonly #cache = new Map<string, Entry>();
   readonly #refreshMs: number;
 
   /** Discovery through `fetch`; a missing kind is looked up again after `refreshMs`. */
-  constructor(fetch: Fetch, options: { refreshMs?: number } = {}) {
+  constructor(fetch: DiscoveryFetch, options: { refreshMs?: number } = {}) {
     this.#fetch = fetch;
     this.#refreshMs = options.refreshMs ?? 5_000;
   }

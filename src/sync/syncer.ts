@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { CommitFiles } from "../git/git_source.ts";
 import { backoffDelay, delay } from "../lib/async.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import type { TemplateLookup, TemplateStore } from "../topics/template_store.ts";
@@ -17,18 +16,7 @@ import {
   IndexBuildError,
   type TopicIndex,
 } from "../topics/topic_index.ts";
-
-/** Where revisions come from: a Git remote, or a directory in development. */
-export interface RevisionSource {
-  /** The revision to serve now (for Git, the remote branch's commit: one cheap request). */
-  head(): Promise<string>;
-  /** The files of `revision`, fetching it if needed. Returns the files actually obtained. */
-  load(revision: string): Promise<CommitFiles>;
-  /** Records the revision now serving (for a restart while the source is unreachable). */
-  remember?(revision: string): Promise<void>;
-  /** The revision recorded by `remember`, if it can still be loaded. */
-  remembered?(): Promise<string | undefined>;
-}
+import type { RevisionSource } from "./source.ts";
 
 /** The answer to a sync. */
 export interface SyncResult {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CommitFiles } from "../git/git_source.ts";
+import type { CommitFiles } from "../sync/source.ts";
 import { Limiter } from "../lib/async.ts";
 import { decodeUtf8 } from "../lib/bytes.ts";
 import type { Policy } from "../policy/policy.ts";
