@@ -11,7 +11,7 @@ import { decodeUtf8 } from "../lib/bytes.ts";
 import type { Policy } from "../policy/policy.ts";
 import { type CompiledTemplate, compileTemplate, TemplateError } from "../render/template.ts";
 import { checkTemplate } from "./checks.ts";
-import { type ConfigProblem, parseTopicConfig } from "./config_file.ts";
+import { type ConfigProblem, parseTopicConfig, type TopicConfig } from "./config_file.ts";
 import type { TemplateLookup } from "./template_store.ts";
 
 /** One manifest file of a topic. */
@@ -123,7 +123,7 @@ export async function buildTopicIndex(
 ): Promise<TopicIndex> {
   const { configPath } = options;
   const problems: string[] = [];
-  const configText = await readText(files, configPath, (p) => problems.push(p));
+  const configText = await readText({ files, path: configPath, report: (p) => problems.push(p) });
   if (configText === undefined) throw indexBuildError(files.revision, problems);
 
   const config = parseTopicConfig(configText);
@@ -131,10 +131,8 @@ export async function buildTopicIndex(
     throw indexBuildError(files.revision, config.problems.map((p) => describe(configPath, p)));
   }
 
-  const maxManifests = options.maxManifestsPerTopic;
-  const maxObjects = options.maxObjectsPerPublish;
   // A file listed by several topics is compiled and checked once; an unchanged blob not at all.
-  const blobs = {
+  const blobs: Blobs = {
     previous: files.contentAddressed && options.previous
       ? templatesByBlob.get(options.previous)
       : undefined,
@@ -142,48 +140,12 @@ export async function buildTopicIndex(
     stored: files.contentAddressed ? options.stored : undefined,
     reusedCount: 0,
   };
-  const compiled = new Map<string, Promise<Manifest | undefined>>();
-  const reads = new Limiter(COMPILE_CONCURRENCY);
-  const compile = (path: string, at: string) => {
-    let manifest = compiled.get(path);
-    if (!manifest) {
-      manifest = reads.run(() => compileFile(files, path, at, (p) => problems.push(p), blobs)).then(
-        (template) => {
-          if (!template) return undefined;
-          const check = checkTemplate(template, options.policy);
-          for (const error of check.errors) problems.push(`${path}: ${error}`);
-          return { path, template, policyProblems: check.policy.map((p) => `${path}: ${p}`) };
-        },
-      );
-      compiled.set(path, manifest);
-    }
-    return manifest;
-  };
-
+  const report = (problem: string) => void problems.push(problem);
+  const compile = manifestCompiler(files, { policy: options.policy, blobs, report });
   const topics = new Map<string, Topic>();
   await Promise.all(config.topics.map(async (topic, i) => {
     const where = `${configPath}: topics[${i}]`;
-    if (topic.configs.length > maxManifests) {
-      problems.push(
-        `${where}.configs: ${topic.configs.length} manifest files, more than the limit of ` +
-          `${maxManifests} (MAX_MANIFESTS_PER_TOPIC)`,
-      );
-    }
-    const manifests = (await Promise.all(
-      topic.configs.map((path, j) => compile(path, `${where}.configs[${j}]`)),
-    )).filter((m): m is Manifest => m !== undefined);
-    const objects = manifests.reduce((n, m) => n + m.template.documents.length, 0);
-    if (objects > maxObjects) {
-      problems.push(
-        `${where}: a publish would apply ${objects} objects, more than the limit of ` +
-          `${maxObjects} (MAX_OBJECTS_PER_PUBLISH)`,
-      );
-    }
-    topics.set(topic.name, {
-      name: topic.name,
-      manifests,
-      problems: [...new Set(manifests.flatMap((m) => m.policyProblems))],
-    });
+    topics.set(topic.name, await buildTopic(topic, where, { compile, limits: options, report }));
   }));
   if (problems.length > 0) {
     // Policy problems alone leave the commit serving; with other errors, report them all.
@@ -204,30 +166,102 @@ export async function buildTopicIndex(
   return index;
 }
 
+/** Compiled templates by blob id: the previous index's, the store's, and this build's. */
+interface Blobs {
+  previous?: Map<string, CompiledTemplate>;
+  next: Map<string, CompiledTemplate>;
+  stored?: TemplateLookup;
+  /** Blobs in `next` that were not compiled by this build. */
+  reusedCount: number;
+}
+
+/** Compiles and checks a manifest file once, however many topics list it. */
+type Compile = (path: string, referencedAt: string) => Promise<Manifest | undefined>;
+
+/**
+ * A {@linkcode Compile} over `files`: at most COMPILE_CONCURRENCY files read and compiled at
+ * once; problems (unreadable file, bad template, object rules) go to `report`.
+ */
+function manifestCompiler(
+  files: CommitFiles,
+  context: { policy: Policy; blobs: Blobs; report: (problem: string) => void },
+): Compile {
+  const { policy, blobs, report } = context;
+  const compiled = new Map<string, Promise<Manifest | undefined>>();
+  const reads = new Limiter(COMPILE_CONCURRENCY);
+  return (path, at) => {
+    let manifest = compiled.get(path);
+    if (!manifest) {
+      const file = { files, path, referencedAt: at, report };
+      manifest = reads.run(() => compileFile(file, blobs)).then((template) => {
+        if (!template) return undefined;
+        const check = checkTemplate(template, policy);
+        for (const error of check.errors) report(`${path}: ${error}`);
+        return { path, template, policyProblems: check.policy.map((p) => `${path}: ${p}`) };
+      });
+      compiled.set(path, manifest);
+    }
+    return manifest;
+  };
+}
+
+/** One topic of config.json (at `where`), its manifests compiled, its limits checked. */
+async function buildTopic(
+  topic: TopicConfig,
+  where: string,
+  context: {
+    compile: Compile;
+    limits: Pick<BuildOptions, "maxManifestsPerTopic" | "maxObjectsPerPublish">;
+    report: (problem: string) => void;
+  },
+): Promise<Topic> {
+  const { maxManifestsPerTopic, maxObjectsPerPublish } = context.limits;
+  if (topic.configs.length > maxManifestsPerTopic) {
+    context.report(
+      `${where}.configs: ${topic.configs.length} manifest files, more than the limit of ` +
+        `${maxManifestsPerTopic} (MAX_MANIFESTS_PER_TOPIC)`,
+    );
+  }
+  const manifests = (await Promise.all(
+    topic.configs.map((path, j) => context.compile(path, `${where}.configs[${j}]`)),
+  )).filter((m): m is Manifest => m !== undefined);
+  const objects = manifests.reduce((n, m) => n + m.template.documents.length, 0);
+  if (objects > maxObjectsPerPublish) {
+    context.report(
+      `${where}: a publish would apply ${objects} objects, more than the limit of ` +
+        `${maxObjectsPerPublish} (MAX_OBJECTS_PER_PUBLISH)`,
+    );
+  }
+  return {
+    name: topic.name,
+    manifests,
+    problems: [...new Set(manifests.flatMap((m) => m.policyProblems))],
+  };
+}
+
 function describe(file: string, problem: ConfigProblem): string {
   return problem.path
     ? `${file}: ${problem.path}: ${problem.message}`
     : `${file}: ${problem.message}`;
 }
 
-async function readText(
-  files: CommitFiles,
-  path: string,
-  report: (problem: string) => void,
-  referencedAt?: string,
-): Promise<string | undefined> {
-  const oid = await fileOid(files, path, report, referencedAt);
-  return oid === undefined ? undefined : decodeBlob(files, oid, path, report, referencedAt);
+/** A file named in the config (at `referencedAt`), and where its problems are reported. */
+interface FileRef {
+  files: CommitFiles;
+  path: string;
+  referencedAt?: string;
+  report: (problem: string) => void;
+}
+
+async function readText(file: FileRef): Promise<string | undefined> {
+  const oid = await fileOid(file);
+  return oid === undefined ? undefined : decodeBlob(file, oid);
 }
 
 /** The blob of `path`, or undefined (reported) when it names no regular file. */
-async function fileOid(
-  files: CommitFiles,
-  path: string,
-  report: (problem: string) => void,
-  referencedAt?: string,
-): Promise<string | undefined> {
-  const where = referencedAt ? `${referencedAt}: ` : "";
+async function fileOid(file: FileRef): Promise<string | undefined> {
+  const { files, path, report } = file;
+  const where = file.referencedAt ? `${file.referencedAt}: ` : "";
   const entry = await files.entry(path);
   switch (entry.kind) {
     case "missing":
@@ -246,36 +280,18 @@ async function fileOid(
   return entry.oid;
 }
 
-async function decodeBlob(
-  files: CommitFiles,
-  oid: string,
-  path: string,
-  report: (problem: string) => void,
-  referencedAt?: string,
-): Promise<string | undefined> {
-  const where = referencedAt ? `${referencedAt}: ` : "";
+async function decodeBlob(file: FileRef, oid: string): Promise<string | undefined> {
+  const where = file.referencedAt ? `${file.referencedAt}: ` : "";
   try {
-    return decodeUtf8(await files.read(oid));
+    return decodeUtf8(await file.files.read(oid));
   } catch {
-    report(`${where}${path} is not UTF-8 text`);
+    file.report(`${where}${file.path} is not UTF-8 text`);
     return undefined;
   }
 }
 
-async function compileFile(
-  files: CommitFiles,
-  path: string,
-  referencedAt: string,
-  report: (problem: string) => void,
-  blobs: {
-    previous?: Map<string, CompiledTemplate>;
-    next: Map<string, CompiledTemplate>;
-    stored?: TemplateLookup;
-    /** Blobs in `next` that were not compiled by this build. */
-    reusedCount: number;
-  },
-): Promise<CompiledTemplate | undefined> {
-  const oid = await fileOid(files, path, report, referencedAt);
+async function compileFile(file: FileRef, blobs: Blobs): Promise<CompiledTemplate | undefined> {
+  const oid = await fileOid(file);
   if (oid === undefined) return undefined;
   const known = blobs.next.get(oid);
   if (known) return known;
@@ -285,7 +301,7 @@ async function compileFile(
     blobs.reusedCount++;
     return reused;
   }
-  const text = await decodeBlob(files, oid, path, report, referencedAt);
+  const text = await decodeBlob(file, oid);
   if (text === undefined) return undefined;
   try {
     const template = compileTemplate(text);
@@ -293,7 +309,7 @@ async function compileFile(
     return template;
   } catch (error) {
     if (error instanceof TemplateError) {
-      report(`${path}: ${error.message}`);
+      file.report(`${file.path}: ${error.message}`);
       return undefined;
     }
     throw error;
