@@ -51,8 +51,8 @@ const PROBES: [string, string[]][] = [
     "npm:zod@4.6.7",
     "npm:prom-client@15.1.3",
   ]],
-  ["the router's module graph (src/app.ts), nothing started", [
-    new URL("../src/app.ts", import.meta.url).href,
+  ["the router's module graph (src/app/router.ts), nothing started", [
+    new URL("../src/app/router.ts", import.meta.url).href,
   ]],
 ];
 
