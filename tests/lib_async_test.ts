@@ -1,5 +1,13 @@
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
-import { abortable, backoffDelay, deadline, delay, isTimeout, Limiter } from "../src/lib/async.ts";
+import {
+  abortable,
+  backoffDelay,
+  deadline,
+  debounce,
+  delay,
+  isTimeout,
+  Limiter,
+} from "../src/lib/async.ts";
 
 Deno.test("delay waits, and an abort ends the wait with the signal's reason", async () => {
   const started = performance.now();
@@ -50,6 +58,29 @@ Deno.test("backoffDelay doubles from minTimeout up to maxTimeout, less its jitte
   }
   assertEquals(backoffDelay(2, { ...bounds, multiplier: 3 }), 2000);
   assertEquals(backoffDelay(1, { ...bounds, multiplier: 3 }), 750);
+});
+
+Deno.test("debounce calls once, with the last arguments, after the burst; clear drops it", async () => {
+  const calls: number[] = [];
+  const debounced = debounce((n: number) => calls.push(n), 20);
+  debounced(1);
+  debounced(2);
+  debounced(3);
+  assert(debounced.pending);
+  await delay(60);
+  assertEquals(calls, [3]);
+  assertEquals(debounced.pending, false);
+  debounced(4);
+  debounced.clear();
+  debounced(5);
+  debounced.flush();
+  assertEquals(calls, [3, 5]);
+  const controller = new AbortController();
+  const dropped = debounce(() => calls.push(6), 10, { signal: controller.signal });
+  dropped();
+  controller.abort();
+  await delay(30);
+  assertEquals(calls, [3, 5]);
 });
 
 Deno.test("the limiter lets a fixed number in at once and the rest in order", async () => {

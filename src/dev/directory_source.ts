@@ -7,6 +7,7 @@
  */
 
 import type { CommitFiles, RepoEntry, RevisionSource } from "../sync/source.ts";
+import { debounce } from "../lib/async.ts";
 import { encodeHex } from "../lib/bytes.ts";
 import { sha256 } from "../lib/crypto.ts";
 
@@ -105,18 +106,17 @@ export function watchDirectory(
 ): void {
   const watcher = Deno.watchFs(root, { recursive: true });
   options.signal.addEventListener("abort", () => watcher.close(), { once: true });
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const changed = debounce(onChange, options.debounceMs ?? 100, { signal: options.signal });
   (async () => {
     try {
       for await (const event of watcher) {
         if (event.paths.every((p) => p.split("/").some((part) => SKIPPED.has(part)))) continue;
-        clearTimeout(timer);
-        timer = setTimeout(onChange, options.debounceMs ?? 100);
+        changed();
       }
     } catch {
       // closed
     } finally {
-      clearTimeout(timer);
+      changed.clear();
     }
   })();
 }

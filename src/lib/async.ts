@@ -2,8 +2,8 @@
  * Promise helpers shared by every part that waits: timers that an `AbortSignal` can end, one
  * exponential backoff, and a {@linkcode Limiter} on work in flight.
  *
- * `delay`, `abortable` and `deadline` have the names, signatures and behaviour of the Deno
- * standard library's `@std/async` (MIT), written out here because JSR, where std is published,
+ * `delay`, `abortable`, `deadline` and `debounce` have the names, signatures and behaviour of
+ * the Deno standard library's `@std/async` (MIT), written out here because JSR, where std is published,
  * cannot be reached from every machine that builds gitfaas. Code written against std works the
  * same against these. `backoffDelay` is std's retry backoff, with std's option names.
  * @module
@@ -104,6 +104,62 @@ export async function deadline<T>(
 /** Whether `error` is the rejection of a {@linkcode deadline} (or `AbortSignal.timeout`). */
 export function isTimeout(error: unknown): boolean {
   return error instanceof DOMException && error.name === "TimeoutError";
+}
+
+/** A function whose calls are put off until none has come for a while; see {@linkcode debounce}. */
+export interface DebouncedFunction<T extends Array<unknown>> {
+  (...args: T): void;
+  /** Drops the pending call. */
+  clear(): void;
+  /** Makes the pending call now. */
+  flush(): void;
+  /** Whether a call is pending. */
+  readonly pending: boolean;
+}
+
+/** Options for {@linkcode debounce}. */
+export interface DebounceOptions {
+  /** Drops the pending call when it aborts. */
+  signal?: AbortSignal;
+}
+
+/**
+ * `fn`, called `wait` ms after the last of a burst of calls, with that call's arguments.
+ *
+ * @example
+ * ```ts
+ * const changed = debounce(() => syncer.sync(), 100);
+ * for await (const _event of watcher) changed();
+ * ```
+ * @param fn The function to call.
+ * @param wait Quiet time in ms before the call is made.
+ * @param options A signal that drops the pending call.
+ * @returns The debounced function.
+ */
+export function debounce<T extends Array<unknown>>(
+  fn: (...args: T) => void,
+  wait: number,
+  options: DebounceOptions = {},
+): DebouncedFunction<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let pendingCall: (() => void) | undefined;
+  const debounced = ((...args: T) => {
+    debounced.clear();
+    pendingCall = () => {
+      debounced.clear();
+      fn(...args);
+    };
+    timer = setTimeout(pendingCall, wait);
+  }) as DebouncedFunction<T>;
+  debounced.clear = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    pendingCall = undefined;
+  };
+  debounced.flush = () => pendingCall?.();
+  Object.defineProperty(debounced, "pending", { get: () => timer !== undefined });
+  options.signal?.addEventListener("abort", () => debounced.clear(), { once: true });
+  return debounced;
 }
 
 /** Options for {@linkcode backoffDelay}, named as in std's `retry`. */
