@@ -1,5 +1,5 @@
-import { assertEquals, assertRejects } from "./support/assert.ts";
-import { readBody } from "../src/http/body.ts";
+import { assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
+import { parseJsonBody, readBody } from "../src/http/body.ts";
 import { HttpError } from "../src/http/http_error.ts";
 
 function streamed(chunks: number, size: number): { request: Request; pulled: () => number } {
@@ -37,4 +37,14 @@ Deno.test("a declared Content-Length over the limit is refused before reading", 
 Deno.test("a body within the limit is read whole, in several chunks", async () => {
   const { request } = streamed(4, 1000);
   assertEquals((await readBody(request, 4000)).byteLength, 4000);
+});
+
+Deno.test("parseJsonBody parses strict UTF-8 JSON and answers 400 saying why otherwise", () => {
+  const bytes = (text: string) => new TextEncoder().encode(text);
+  assertEquals(parseJsonBody(bytes('{"a":[1,"é"]}')), { a: [1, "é"] });
+  for (const bad of [bytes("{"), bytes(""), new Uint8Array([0x22, 0xff, 0x22])]) {
+    const error = assertThrows(() => parseJsonBody(bad), HttpError);
+    assertEquals(error.status, 400);
+    assertEquals(error.message.startsWith("the body is not valid JSON"), true);
+  }
 });

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { concatBytes } from "../lib/bytes.ts";
+import { concatBytes, decodeUtf8 } from "../lib/bytes.ts";
 import { HttpError } from "./http_error.ts";
 import { STATUS_CODE } from "./status.ts";
 
@@ -36,6 +36,22 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
     chunks.push(value);
   }
   return concatBytes(chunks);
+}
+
+/**
+ * The JSON value of a body read with {@linkcode readBody}: strict UTF-8, then `JSON.parse`; 400
+ * saying why when it is not valid JSON.
+ */
+export function parseJsonBody(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(decodeUtf8(body));
+  } catch (error) {
+    throw new HttpError(
+      STATUS_CODE.BadRequest,
+      `the body is not valid JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
 }
 
 /** The media type of a Content-Type header, lowercased, without parameters; "" when absent. */

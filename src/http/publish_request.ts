@@ -5,9 +5,8 @@
  * @module
  */
 
-import { decodeUtf8 } from "../lib/bytes.ts";
 import type { PublishRequest } from "../publish/publisher.ts";
-import { mediaType, readBody } from "./body.ts";
+import { mediaType, parseJsonBody, readBody } from "./body.ts";
 import { HttpError } from "./http_error.ts";
 import { STATUS_CODE } from "./status.ts";
 
@@ -116,16 +115,6 @@ async function bodyOf(request: Request, maxBytes: number): Promise<Uint8Array> {
     );
   }
   const body = await readBody(request, maxBytes);
-  if (type === "application/json" && body.byteLength > 0) {
-    try {
-      JSON.parse(decodeUtf8(body));
-    } catch (error) {
-      throw new HttpError(
-        STATUS_CODE.BadRequest,
-        `the body is not valid JSON: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-  }
+  if (type === "application/json" && body.byteLength > 0) parseJsonBody(body);
   return body;
 }

@@ -10,13 +10,12 @@
  * @module
  */
 
-import { mediaType, readBody } from "../http/body.ts";
+import { mediaType, parseJsonBody, readBody } from "../http/body.ts";
 import { errorAnswer } from "../http/error_response.ts";
 import { HttpError } from "../http/http_error.ts";
 import { json } from "../http/json.ts";
 import { STATUS_CODE } from "../http/status.ts";
 import { backoffDelay, deadline, delay, isTimeout } from "../lib/async.ts";
-import { decodeUtf8 } from "../lib/bytes.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { IndexBuildError } from "../topics/topic_index.ts";
 import { decidePush, type FollowedBranch } from "./push_event.ts";
@@ -221,18 +220,7 @@ export class WebhookReceiver {
       return { status: STATUS_CODE.OK, body: { duplicate: true }, outcome: "duplicate" };
     }
 
-    let payload: unknown;
-    try {
-      payload = JSON.parse(decodeUtf8(body));
-    } catch (error) {
-      throw new HttpError(
-        STATUS_CODE.BadRequest,
-        `the body is not valid JSON: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-
-    return this.#act(headers, payload);
+    return this.#act(headers, parseJsonBody(body));
   }
 
   /** What a signed, new, well-formed delivery asks for, done and answered. */
