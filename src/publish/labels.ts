@@ -12,6 +12,12 @@ export const LABELS = {
   managedBy: "app.kubernetes.io/managed-by",
   topic: "gitfaas.io/topic",
   requestUuid: "gitfaas.io/request-uuid",
+  /** The run (W3C trace id) the request belongs to. */
+  runId: "gitfaas.io/run-id",
+  /** The `requestUuid` of the request that published this one; absent on a run's first. */
+  parent: "gitfaas.io/parent",
+  /** The commit whose templates rendered the object. */
+  revision: "gitfaas.io/revision",
 } as const;
 
 /** Paths to the pod template of the kinds that have one. */
