@@ -42,6 +42,11 @@ export interface KubeConnection {
    * when no answer came; any other rejection is a bug.
    */
   request(method: string, path: string, init?: KubeRequestInit): Promise<KubeResponse>;
+  /**
+   * A GET whose answer is read as it arrives (watches). Not counted against KUBE_MAX_INFLIGHT:
+   * a watch holds its connection for minutes and must not take a publish's turn.
+   */
+  stream(path: string, init?: { signal?: AbortSignal }): Promise<Response>;
   /** Requests waiting for a turn (back-pressure). */
   readonly queued: number;
   /**
@@ -125,6 +130,15 @@ export async function connectKube(options: ConnectOptions): Promise<KubeConnecti
     limiter.run(() => send(method, urlPath, init), init.signal).catch((error) => {
       throw transportError(error, server);
     });
+  const stream = async (urlPath: string, init: { signal?: AbortSignal } = {}) => {
+    try {
+      const headers = new Headers(await login.headers());
+      headers.set("accept", "application/json");
+      return await fetch(server + urlPath, { headers, signal: init.signal, client });
+    } catch (error) {
+      throw transportError(error, server);
+    }
+  };
   const discovery = new Discovery((path, signal) => request("GET", path, { signal }));
 
   return {
@@ -135,6 +149,7 @@ export async function connectKube(options: ConnectOptions): Promise<KubeConnecti
       return limiter.queued;
     },
     request,
+    stream,
     resource(apiVersion, kind, signal) {
       return discovery.resource(apiVersion, kind, signal).catch((error) => {
         // Requests are translated already; what is left is the deadline ending a wait.

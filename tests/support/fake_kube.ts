@@ -59,6 +59,11 @@ export class FakeKube implements KubeConnection {
     return Promise.resolve(answer(request));
   }
 
+  /** Watches are not faked: a stream answers 404, so a watch retries quietly. */
+  stream(): Promise<Response> {
+    return Promise.resolve(new Response("{}", { status: 404 }));
+  }
+
   /** Looks the kind up in the discovery table. */
   resource(apiVersion: string, kind: string): Promise<ResourceInfo | undefined> {
     return Promise.resolve((this.#options.resources ?? FAKE_RESOURCES)[`${apiVersion} ${kind}`]);

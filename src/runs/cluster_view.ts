@@ -1,0 +1,161 @@
+/**
+ * A watched copy of the Jobs and pods the router made: list-then-watch on the API server keeps
+ * it current, so status reads cost no API call and a `?wait` is woken by the watch instead of
+ * polling. It is a cache of the cluster, never a source: a restarted replica lists again and
+ * knows everything the previous one knew.
+ * @module
+ */
+
+import type { KubeConnection } from "../kube/connection.ts";
+import { listAndWatch, type WatchedObject } from "../kube/watch.ts";
+import { LABELS } from "../publish/labels.ts";
+import type { ListedObject, ListedPod } from "./run_view.ts";
+
+/** Where to watch: these namespaces, or `"*"` for all (needs a ClusterRole). */
+export type WatchScope = readonly string[] | "*";
+
+/** Called with the request uuid an event touched. */
+export type ChangeListener = (requestUuid: string) => void;
+
+/** The router's Jobs and their pods, kept current by a watch. */
+export class ClusterView {
+  readonly #jobs = new Map<string, ListedObject>();
+  readonly #pods = new Map<string, ListedPod>();
+  readonly #listeners = new Set<ChangeListener>();
+  readonly #stop = new AbortController();
+  #synced: Promise<void> | undefined;
+
+  /** A view over `kube`, watching `scope`. Call {@linkcode start}. */
+  constructor(
+    readonly kube: KubeConnection,
+    readonly scope: WatchScope,
+    readonly options: { onError?: (error: Error) => void } = {},
+  ) {}
+
+  /** Starts watching; resolves once every watch has listed once. */
+  start(): Promise<void> {
+    this.#synced ??= Promise.all(
+      this.#namespaces().flatMap((prefix) => [
+        this.#watch(`/apis/batch/v1${prefix}/jobs`, this.#jobs, trimJob),
+        this.#watch(`/api/v1${prefix}/pods`, this.#pods, trimPod),
+      ]),
+    ).then(() => {});
+    return this.#synced;
+  }
+
+  /** Resolves once the first lists are in (immediately after that). */
+  synced(): Promise<void> {
+    return this.start();
+  }
+
+  /** Every watched Job. */
+  jobs(): ListedObject[] {
+    return [...this.#jobs.values()];
+  }
+
+  /** Every watched pod. */
+  pods(): ListedPod[] {
+    return [...this.#pods.values()];
+  }
+
+  /** Subscribes to changes; returns the unsubscribe function. */
+  subscribe(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Stops every watch. */
+  close(): void {
+    this.#stop.abort();
+  }
+
+  #namespaces(): string[] {
+    if (this.scope === "*") return [""];
+    return [...new Set(this.scope)].map((ns) => `/namespaces/${encodeURIComponent(ns)}`);
+  }
+
+  #watch<T extends ListedObject | ListedPod>(
+    path: string,
+    into: Map<string, T>,
+    trim: (object: WatchedObject) => T,
+  ): Promise<void> {
+    return listAndWatch(this.kube, path, {
+      labelSelector: `${LABELS.managedBy}=gitfaas`,
+      signal: this.#stop.signal,
+      handlers: {
+        onList: (items) => {
+          const before = new Set(into.keys());
+          into.clear();
+          for (const item of items) into.set(keyOf(item), trim(item));
+          for (const key of new Set([...before, ...into.keys()])) {
+            const uuid = requestOf(into.get(key));
+            if (uuid) this.#emit(uuid);
+          }
+        },
+        onEvent: (type, object) => {
+          const key = keyOf(object);
+          if (type === "DELETED") into.delete(key);
+          else into.set(key, trim(object));
+          const uuid = requestOf(object);
+          if (uuid) this.#emit(uuid);
+        },
+        onError: this.options.onError,
+      },
+    });
+  }
+
+  #emit(uuid: string): void {
+    for (const listener of this.#listeners) listener(uuid);
+  }
+}
+
+function keyOf(object: WatchedObject): string {
+  return `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
+}
+
+function requestOf(
+  object: ListedObject | ListedPod | WatchedObject | undefined,
+): string | undefined {
+  const labels = (object?.metadata as { labels?: Record<string, string> } | undefined)?.labels;
+  return labels?.[LABELS.requestUuid];
+}
+
+/**
+ * Keeps what the status needs: a Job's pod template can carry a 128 KiB message, and a
+ * replica holds every Job the router made.
+ */
+function trimJob(object: WatchedObject): ListedObject {
+  const job = object as unknown as ListedObject & { spec?: { suspend?: boolean } };
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: trimMetadata(job.metadata),
+    ...(job.spec?.suspend ? { spec: { suspend: true } } : {}),
+    status: job.status,
+  };
+}
+
+function trimPod(object: WatchedObject): ListedPod {
+  const pod = object as unknown as ListedPod;
+  const status = pod.status ?? {};
+  return {
+    metadata: trimMetadata(pod.metadata as ListedObject["metadata"]),
+    status: {
+      phase: status.phase,
+      reason: status.reason,
+      startTime: status.startTime,
+      containerStatuses: status.containerStatuses,
+      initContainerStatuses: status.initContainerStatuses,
+    },
+  };
+}
+
+function trimMetadata(metadata: ListedObject["metadata"]): ListedObject["metadata"] {
+  return {
+    name: metadata.name,
+    ...(metadata.namespace ? { namespace: metadata.namespace } : {}),
+    ...(metadata.uid ? { uid: metadata.uid } : {}),
+    ...(metadata.labels ? { labels: metadata.labels } : {}),
+    ...(metadata.creationTimestamp ? { creationTimestamp: metadata.creationTimestamp } : {}),
+  };
+}

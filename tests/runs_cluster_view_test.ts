@@ -1,0 +1,102 @@
+// Needs: the API simulator (its list and watch); the real control plane tier proves the same on
+// a real API server.
+import { assertEquals } from "./support/assert.ts";
+import { KubeSim } from "./support/kube_sim/mod.ts";
+import { connectKube } from "../src/kube/connection.ts";
+import { ClusterView } from "../src/runs/cluster_view.ts";
+import { requestViews } from "../src/runs/run_view.ts";
+
+const UUID = "aaaaaaaa-0000-4000-8000-000000000000";
+const LABELS = {
+  "app.kubernetes.io/managed-by": "gitfaas",
+  "gitfaas.io/request-uuid": UUID,
+  "gitfaas.io/topic": "collect",
+};
+
+async function call(sim: KubeSim, method: string, path: string, body?: unknown) {
+  const response = await fetch(sim.url + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${sim.token}`,
+      "content-type": method === "PATCH" ? "application/merge-patch+json" : "application/json",
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return JSON.parse(text);
+}
+
+function nextChange(view: ClusterView, uuid: string): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = view.subscribe((changed) => {
+      if (changed === uuid) {
+        stop();
+        resolve();
+      }
+    });
+  });
+}
+
+Deno.test("the view lists, then follows a Job and its pod through to success", async () => {
+  const sim = await KubeSim.start({ tls: false, namespaces: ["jobs", "other"] });
+  const dir = await Deno.makeTempDir();
+  await sim.writeKubeconfig(`${dir}/config`, { namespace: "jobs" });
+  const kube = await connectKube({ kubeconfig: `${dir}/config` });
+  const jobs = "/apis/batch/v1/namespaces/jobs/jobs";
+  const job = {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: "collect-1", labels: LABELS },
+    spec: {
+      template: {
+        metadata: { labels: LABELS },
+        spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] },
+      },
+    },
+  };
+  // One Job before the view starts (the list), one in a namespace it does not watch.
+  await call(sim, "POST", jobs, job);
+  await call(sim, "POST", "/apis/batch/v1/namespaces/other/jobs", job);
+  const view = new ClusterView(kube, ["jobs"]);
+  try {
+    await view.start();
+    assertEquals(view.jobs().map((j) => j.metadata.name), ["collect-1"]);
+    assertEquals(requestViews(view.jobs(), view.pods())[0].status, "pending");
+
+    let changed = nextChange(view, UUID);
+    await call(sim, "POST", "/api/v1/namespaces/jobs/pods", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: "collect-1-abcde",
+        labels: { ...LABELS, "batch.kubernetes.io/job-name": "collect-1" },
+      },
+      spec: { containers: [{ name: "c", image: "busybox" }] },
+    });
+    await call(sim, "PATCH", "/api/v1/namespaces/jobs/pods/collect-1-abcde/status", {
+      status: { phase: "Running" },
+    });
+    await changed;
+    while (requestViews(view.jobs(), view.pods())[0].status !== "running") {
+      await nextChange(view, UUID);
+    }
+
+    changed = nextChange(view, UUID);
+    await call(sim, "PATCH", `${jobs}/collect-1/status`, {
+      status: { conditions: [{ type: "Complete", status: "True" }], succeeded: 1 },
+    });
+    await changed;
+    assertEquals(requestViews(view.jobs(), view.pods())[0].status, "succeeded");
+
+    changed = nextChange(view, UUID);
+    await call(sim, "DELETE", `${jobs}/collect-1`);
+    await changed;
+    assertEquals(view.jobs(), []);
+  } finally {
+    view.close();
+    kube.close();
+    await sim.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
