@@ -46,6 +46,7 @@ const SECRETS: Record<string, boolean> = {
   GIT_PERSONAL_TOKEN: false,
   WEBHOOK_SECRET: true,
   PUBLISH_TOKEN: true,
+  REQUEST_TOKEN_SECRET: true,
 };
 
 async function routerContainer(): Promise<{ deployment: Manifest; container: Manifest }> {

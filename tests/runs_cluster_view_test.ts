@@ -42,7 +42,7 @@ Deno.test("the view lists, then follows a Job and its pod through to success", a
   const sim = await KubeSim.start({ tls: false, namespaces: ["jobs", "other"] });
   const dir = await Deno.makeTempDir();
   await sim.writeKubeconfig(`${dir}/config`, { namespace: "jobs" });
-  const kube = await connectKube({ kubeconfig: `${dir}/config` });
+  const kube = await connectKube({ kubeconfig: `${dir}/config`, maxInflight: 8 });
   const jobs = "/apis/batch/v1/namespaces/jobs/jobs";
   const job = {
     apiVersion: "batch/v1",

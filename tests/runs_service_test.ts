@@ -51,7 +51,7 @@ async function withRuns(
   const sim = await KubeSim.start({ tls: false, namespaces: ["jobs"] });
   const dir = await Deno.makeTempDir();
   await sim.writeKubeconfig(`${dir}/config`, { namespace: "jobs" });
-  const kube = await connectKube({ kubeconfig: `${dir}/config` });
+  const kube = await connectKube({ kubeconfig: `${dir}/config`, maxInflight: 8 });
   const view = new ClusterView(kube, ["jobs"]);
   await view.start();
   const runs = new Runs({ kube, view, namespaces: ["jobs"], otherKinds: () => [], maxWaiters: 2 });

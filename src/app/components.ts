@@ -14,7 +14,9 @@ import { sha256 } from "../lib/crypto.ts";
 import { jsonLogger, type Logger } from "../log/logger.ts";
 import { Metrics } from "../metrics/metrics.ts";
 import type { Policy } from "../policy/policy.ts";
-import { Publisher } from "../publish/publisher.ts";
+import { Publisher, type RequestTokenSigning } from "../publish/publisher.ts";
+import { requestTokenKey } from "../runs/request_token.ts";
+import { type RunsFollower, startRuns } from "../runs/start.ts";
 import { type Settings, settingsPolicy } from "../settings/settings.ts";
 import { Syncer } from "../sync/syncer.ts";
 import { FileTemplateStore, type TemplateStore } from "../topics/template_store.ts";
@@ -55,7 +57,12 @@ export async function createComponents(
 ): Promise<Components> {
   const logger = options.logger ?? jsonLogger({
     level: settings.logLevel,
-    secrets: [settings.gitToken, settings.webhookSecret].filter((s): s is string => !!s),
+    secrets: [
+      settings.gitToken,
+      settings.webhookSecret,
+      settings.publishToken,
+      settings.requestTokenSecret,
+    ].filter((s): s is string => !!s),
   });
   // Render-only (development) never touches a cluster, so it needs no login at all.
   const kube = settings.applyMode === "apply" ? await connect(settings, options.env) : undefined;
@@ -64,7 +71,21 @@ export async function createComponents(
   const source = await openSource(settings, logger);
   const metrics = new Metrics();
   const syncer = createSyncer(settings, { source, policy, metrics, logger });
-  const publisher = createPublisher(settings, { kube, namespace, policy, syncer, metrics, logger });
+  const follower = kube && followRuns(settings, { kube, namespace, syncer, metrics, logger });
+  const tokenSecret = settings.requestTokenSecret ?? settings.publishToken;
+  const requestTokens = tokenSecret
+    ? { key: requestTokenKey(tokenSecret), ttlSeconds: settings.requestTokenTtlMs / 1000 }
+    : undefined;
+  const publisher = createPublisher(settings, {
+    kube,
+    namespace,
+    policy,
+    syncer,
+    metrics,
+    logger,
+    follower,
+    requestTokens,
+  });
   const webhook = createWebhook(settings, { syncer, metrics, logger });
   let draining = false;
   const handler = createHandler({
@@ -75,6 +96,9 @@ export async function createComponents(
     maxQueryParams: settings.maxQueryParams,
     maxQueryValueBytes: settings.maxQueryValueBytes,
     publishToken: settings.publishToken,
+    requestTokenKey: requestTokens?.key,
+    runs: follower?.runs,
+    maxResultBytes: settings.maxResultBytes,
     draining: () => draining,
     metrics,
     source: { url: settings.gitUrl, branch: settings.gitBranch, configPath: settings.configPath },
@@ -104,6 +128,7 @@ export async function createComponents(
       stopWatching.abort();
       await webhook?.stop();
       await syncer.stop();
+      follower?.close();
       kube?.close();
       await source.remove();
     },
@@ -201,8 +226,11 @@ function createPublisher(
     syncer: Syncer;
     metrics: Metrics;
     logger: Logger;
+    follower?: RunsFollower;
+    requestTokens?: RequestTokenSigning;
   },
 ): Publisher {
+  const { follower } = parts;
   const { syncer, metrics } = parts;
   return new Publisher({
     index: () => syncer.index,
@@ -215,6 +243,31 @@ function createPublisher(
     logger: parts.logger,
     onRetry: (error) => metrics.retried(error.reason),
     onApplied: (kind, outcome, seconds) => metrics.applied(kind, outcome, seconds),
+    parentOf: follower && ((traceId, parentId) => follower.runs.parentOf(traceId, parentId)),
+    requestTokens: parts.requestTokens,
+  });
+}
+
+/** Runs are followed in the cluster: a watch of the router's Jobs and pods (none render-only). */
+function followRuns(
+  settings: Settings,
+  parts: {
+    kube: KubeConnection;
+    namespace: string;
+    syncer: Syncer;
+    metrics: Metrics;
+    logger: Logger;
+  },
+): RunsFollower {
+  const { metrics, syncer } = parts;
+  return startRuns(parts.kube, {
+    scope: settings.allowedNamespaces ?? [parts.namespace],
+    index: () => syncer.index,
+    maxWaiters: settings.maxWaiters,
+    logger: parts.logger,
+    onJobFinished: (topic, status) =>
+      metrics.jobFinished(topic, status.status as "succeeded" | "failed", status.reason),
+    onRunFinished: (run) => metrics.runFinished(run.topic, run.status, run.durationSeconds ?? 0),
   });
 }
 

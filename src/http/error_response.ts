@@ -40,6 +40,7 @@ const PUBLISH_REFUSED: Record<PublishRefusal, number> = {
   "unusable-topic": STATUS_CODE.Forbidden,
   "policy": STATUS_CODE.Forbidden,
   "busy": STATUS_CODE.ServiceUnavailable,
+  "forbidden": STATUS_CODE.Forbidden,
 };
 
 /** Error class → answer; the first row whose class the error is an instance of wins. */

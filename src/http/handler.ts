@@ -9,7 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { Publisher } from "../publish/publisher.ts";
 import type { Syncer } from "../sync/syncer.ts";
-import { bearerCheck, guarded } from "./auth.ts";
+import { authenticator, guarded } from "./auth.ts";
 import { errorBoundary } from "./error_response.ts";
 import { HttpError } from "./http_error.ts";
 import { withoutHeadBodies } from "./read_route.ts";
@@ -18,6 +18,7 @@ import { metricsRoute } from "./routes/metrics.ts";
 import { probeRoutes } from "./routes/probes.ts";
 import { publishRoute } from "./routes/publish.ts";
 import { refreshRoute } from "./routes/refresh.ts";
+import { type RunsApi, runsRoutes } from "./routes/runs.ts";
 import { statusRoute } from "./routes/status.ts";
 import { topicsRoute } from "./routes/topics.ts";
 import { webhookRoute } from "./routes/webhook.ts";
@@ -35,8 +36,17 @@ export interface HandlerOptions {
   /** Query limits for publishes. */
   maxQueryParams: number;
   maxQueryValueBytes: number;
-  /** When set, /publish, /refresh, /status and /topics need `Authorization: Bearer <token>`. */
+  /**
+   * When set, every route but the probes, the webhook and `/metrics` needs
+   * `Authorization: Bearer <token>` (or, where it may act, a request token).
+   */
   publishToken?: string;
+  /** The key request tokens are signed with; absent: they are not accepted. */
+  requestTokenKey?: Uint8Array;
+  /** The runs API; absent (render-only): its routes say runs need a cluster. */
+  runs?: RunsApi;
+  /** Largest result a step may post (MAX_RESULT_BYTES). */
+  maxResultBytes?: number;
   /** True while shutting down: /readyz answers 503 so no new traffic is sent here. */
   draining?: () => boolean;
   /** Served on `/metrics`; publishes are counted in it. */
@@ -55,32 +65,49 @@ export function createHandler(
 
 /** Every route, in the order they are tried; the ones behind the token are marked here. */
 export function routeTable(options: HandlerOptions): Route[] {
-  const { syncer, publishToken } = options;
+  const { syncer } = options;
   const index = () => syncer.index;
-  const authorize = publishToken ? bearerCheck(publishToken) : () => {};
+  const authenticate = authenticator({
+    publishToken: options.publishToken,
+    requestTokenKey: options.requestTokenKey,
+  });
+  const publish = publishRoute({
+    publisher: options.publisher,
+    index,
+    limits: {
+      maxBodyBytes: options.maxBodyBytes,
+      maxQueryParams: options.maxQueryParams,
+      maxQueryValueBytes: options.maxQueryValueBytes,
+    },
+    runs: options.runs,
+    metrics: options.metrics,
+    logger: options.logger,
+  });
+  const runs = runsRoutes({
+    runs: options.runs,
+    maxResultBytes: options.maxResultBytes ?? 512 * 1024,
+  });
+  // A request token may publish (children of its own request: the publisher checks) and post
+  // its own result; nothing else.
+  runs.scopes.set(publish, () => true);
   return [
     ...probeRoutes({ index, draining: options.draining }),
-    ...guarded([
-      statusRoute({
-        index,
-        syncStatus: () => syncer.status(),
-        source: options.source,
-        webhookStatus: options.webhook && (() => options.webhook!.status()),
-      }),
-      topicsRoute({ index }),
-      refreshRoute({ sync: () => syncer.sync() }),
-      publishRoute({
-        publisher: options.publisher,
-        index,
-        limits: {
-          maxBodyBytes: options.maxBodyBytes,
-          maxQueryParams: options.maxQueryParams,
-          maxQueryValueBytes: options.maxQueryValueBytes,
-        },
-        metrics: options.metrics,
-        logger: options.logger,
-      }),
-    ], authorize),
+    ...guarded(
+      [
+        statusRoute({
+          index,
+          syncStatus: () => syncer.status(),
+          source: options.source,
+          webhookStatus: options.webhook && (() => options.webhook!.status()),
+        }),
+        topicsRoute({ index }),
+        refreshRoute({ sync: () => syncer.sync() }),
+        publish,
+        ...runs.routes,
+      ],
+      authenticate,
+      runs.scopes,
+    ),
     webhookRoute(options.webhook),
     metricsRoute(options.metrics),
   ];

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { parseTraceparent } from "../runs/trace_context.ts";
 import type { PublishRequest } from "../publish/publisher.ts";
 import { mediaType, parseJsonBody, readBody } from "./body.ts";
 import { HttpError } from "./http_error.ts";
@@ -69,7 +70,15 @@ export async function parsePublishRequest(
   const dryRun = query.some(([name, value]) =>
     name === "dryRun" && (value === "" || value === "true" || value === "All")
   );
-  return { topic, body, query, dryRun, idempotencyKey };
+  const traceparent = parseTraceparent(request.headers.get("traceparent"));
+  return {
+    topic,
+    body,
+    query,
+    dryRun,
+    idempotencyKey,
+    ...(traceparent ? { traceparent } : {}),
+  };
 }
 
 /** The values after the topic's `&` and in the query string, within the limits. */

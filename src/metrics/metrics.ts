@@ -9,11 +9,19 @@
 import client from "prom-client";
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Buckets for Jobs and runs, which take seconds to hours. */
+const LONG_SECONDS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600];
 
 /** One metric: its kind, name, help text and label names; a gauge may be read at scrape time. */
 type Definition =
   | { kind: "counter"; name: string; help: string; labelNames?: readonly string[] }
-  | { kind: "histogram"; name: string; help: string; labelNames?: readonly string[] }
+  | {
+    kind: "histogram";
+    name: string;
+    help: string;
+    labelNames?: readonly string[];
+    buckets?: readonly number[];
+  }
   | {
     kind: "gauge";
     name: string;
@@ -82,6 +90,21 @@ export const METRICS = {
     help: "API server requests retried, by the reason of the failure",
     labelNames: ["reason"],
   },
+  jobOutcomes: {
+    kind: "counter",
+    name: "gitfaas_job_outcomes_total",
+    help: "Published Jobs seen to end, by topic, outcome and reason (every replica sees every " +
+      "Job: aggregate replicas with max, not sum)",
+    labelNames: ["topic", "outcome", "reason"],
+  },
+  runSeconds: {
+    kind: "histogram",
+    name: "gitfaas_run_duration_seconds",
+    help: "Runs seen to end, from the first request's creation to the last step's end, by " +
+      "outcome and the run's first topic",
+    labelNames: ["topic", "outcome"],
+    buckets: LONG_SECONDS,
+  },
   processStart: {
     kind: "gauge",
     name: "process_start_time_seconds",
@@ -120,7 +143,7 @@ function register(definition: Definition, registry: client.Registry) {
     case "counter":
       return new client.Counter(common);
     case "histogram":
-      return new client.Histogram({ ...common, buckets: SECONDS });
+      return new client.Histogram({ ...common, buckets: [...definition.buckets ?? SECONDS] });
     case "gauge": {
       const read = definition.read;
       return new client.Gauge({
@@ -185,6 +208,16 @@ export class Metrics {
   /** An API server request is being retried after failing with `reason`. */
   retried(reason: string): void {
     this.#m.retries.inc({ reason });
+  }
+
+  /** A published Job was seen to end. */
+  jobFinished(topic: string, outcome: "succeeded" | "failed", reason = ""): void {
+    this.#m.jobOutcomes.inc({ topic, outcome, reason });
+  }
+
+  /** A run was seen to end after `seconds`. */
+  runFinished(topic: string, outcome: string, seconds: number): void {
+    this.#m.runSeconds.observe({ topic, outcome }, seconds);
   }
 
   /** The Prometheus text exposition. */

@@ -7,9 +7,16 @@
 /**
  * `no-index`: no Git sync has succeeded yet; `unknown-topic`: the index has no such topic;
  * `unusable-topic`: the topic's templates failed the checks; `policy`: an object is refused by
- * the policy; `busy`: too many requests wait for the API server.
+ * the policy; `busy`: too many requests wait for the API server; `forbidden`: a request token
+ * asked for more than its own request's children.
  */
-export type PublishRefusal = "no-index" | "unknown-topic" | "unusable-topic" | "policy" | "busy";
+export type PublishRefusal =
+  | "no-index"
+  | "unknown-topic"
+  | "unusable-topic"
+  | "policy"
+  | "busy"
+  | "forbidden";
 
 /** Options for {@linkcode PublishError}. */
 export interface PublishErrorOptions extends ErrorOptions {

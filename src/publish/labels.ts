@@ -18,6 +18,8 @@ export const LABELS = {
   parent: "gitfaas.io/parent",
   /** The commit whose templates rendered the object. */
   revision: "gitfaas.io/revision",
+  /** The `FUNCTION_UID` of the manifest file the object came from (upstream's `/response`). */
+  functionUid: "gitfaas.io/function-uid",
 } as const;
 
 /** Paths to the pod template of the kinds that have one. */
@@ -30,15 +32,30 @@ const POD_TEMPLATE_PATHS: Record<string, string[]> = {
   ReplicaSet: ["spec", "template"],
 };
 
-/** Sets the router's labels on `object` (and its pod template), in place. */
-export function addLabels(
-  object: KubeObject,
-  labels: { topic: string; requestUuid: string },
-): void {
+/** What the labels of one request's objects say. */
+export interface RequestLabels {
+  topic: string;
+  requestUuid: string;
+  /** The run, when the request has one (every publish does; tests may leave it out). */
+  runId?: string;
+  parent?: string | null;
+  revision?: string;
+  functionUid?: string;
+}
+
+/**
+ * Sets the router's labels on `object` (and its pod template, so its pods carry them too), in
+ * place: the runs API rebuilds every request and run from these labels alone.
+ */
+export function addLabels(object: KubeObject, labels: RequestLabels): void {
   const set: Record<string, string> = {
     [LABELS.managedBy]: "gitfaas",
     [LABELS.topic]: labels.topic,
     [LABELS.requestUuid]: labels.requestUuid,
+    ...(labels.runId ? { [LABELS.runId]: labels.runId } : {}),
+    ...(labels.parent ? { [LABELS.parent]: labels.parent } : {}),
+    ...(labels.revision ? { [LABELS.revision]: labels.revision } : {}),
+    ...(labels.functionUid ? { [LABELS.functionUid]: labels.functionUid } : {}),
   };
   object.metadata = withLabels(object.metadata, set);
   const path = POD_TEMPLATE_PATHS[object.kind];

@@ -26,6 +26,10 @@ import {
 } from "./report.ts";
 import { settleInCluster, settleLocally } from "./settle.ts";
 import { publishSeed } from "./values.ts";
+import { type Lineage, lineageOf, type ParentLookup } from "./lineage.ts";
+import type { RequestTokenClaims } from "../runs/request_token.ts";
+import { signRequestToken } from "../runs/request_token.ts";
+import type { TraceParent } from "../runs/trace_context.ts";
 
 export { PublishError, type PublishRefusal } from "./errors.ts";
 export {
@@ -43,6 +47,17 @@ export interface PublishRequest {
   query: [string, string][];
   dryRun?: boolean;
   idempotencyKey?: string;
+  /** The `traceparent` header, parsed: it may name the parent request. */
+  traceparent?: TraceParent;
+  /** Set when the caller authenticated with a request token: the request it acts for. */
+  caller?: RequestTokenClaims;
+}
+
+/** How `{{REQUEST_TOKEN}}` is signed; absent: tokens are off and it renders empty. */
+export interface RequestTokenSigning {
+  key: Uint8Array;
+  /** How long a token stays valid. */
+  ttlSeconds: number;
 }
 
 /** What a publisher needs. */
@@ -64,6 +79,11 @@ export interface PublisherOptions {
   onRetry?: (error: KubeApiError) => void;
   /** Called for each object applied or failed, with the time it took (metrics). */
   onApplied?: (kind: string, outcome: ObjectOutcome, seconds: number) => void;
+  /** Finds the request a `traceparent` names, in the cluster (the runs view). */
+  parentOf?: ParentLookup;
+  requestTokens?: RequestTokenSigning;
+  /** The clock, in seconds (tests). */
+  nowSeconds?: () => number;
 }
 
 /** Publishes to topics of the live index. */
@@ -84,9 +104,19 @@ export class Publisher {
   async publish(request: PublishRequest): Promise<PublishResult> {
     const { index, topic } = this.#admit(request);
     const requestUuid = publishSeed(topic.name, request.idempotencyKey);
-    const rendered = renderTopic(topic, { ...request, requestUuid });
+    const lineage = lineageOf(request, requestUuid, { parentOf: this.#options.parentOf });
+    const rendered = renderTopic(topic, {
+      ...request,
+      requestUuid,
+      labels: { runId: lineage.runId, parent: lineage.parent, revision: index.revision },
+      traceparent: lineage.traceparent,
+      requestToken: this.#requestToken(requestUuid, lineage),
+    });
     const report: PublishReport = {
       requestUuid,
+      runId: lineage.runId,
+      parent: lineage.parent,
+      traceparent: lineage.traceparent,
       topic: topic.name,
       revision: index.revision,
       ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
@@ -97,6 +127,18 @@ export class Publisher {
       ? await this.#inCluster(this.#options.kube, rendered, request, requestUuid)
       : this.#renderOnly(rendered, report);
     return this.#finish(report);
+  }
+
+  /**
+   * The request's token. Its expiry is rounded up to the hour, so a retried publish (same
+   * Idempotency-Key) within the hour renders the very same objects.
+   */
+  #requestToken(requestUuid: string, lineage: Lineage): string {
+    const signing = this.#options.requestTokens;
+    if (!signing) return "";
+    const now = this.#options.nowSeconds?.() ?? Date.now() / 1000;
+    const expiresAt = Math.ceil((now + signing.ttlSeconds) / 3600) * 3600;
+    return signRequestToken({ requestUuid, runId: lineage.runId, expiresAt }, signing.key);
   }
 
   /** The index and topic to publish from, or the refusal; read once per publish. */

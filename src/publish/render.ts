@@ -7,7 +7,7 @@
 import type { KubeObject } from "../kube/apply.ts";
 import { renderTemplate } from "../render/template.ts";
 import type { Topic } from "../topics/topic_index.ts";
-import { addLabels } from "./labels.ts";
+import { addLabels, type RequestLabels } from "./labels.ts";
 import { BUILT_IN_NAMES, manifestValues, requestValues } from "./values.ts";
 
 /** One rendered object and where it came from. */
@@ -25,19 +25,32 @@ export interface RenderInput {
   query: Iterable<[string, string]>;
   /** The publish's REQUEST_UUID, the seed of every derived value. */
   requestUuid: string;
+  /** Labels beyond topic and request: run, parent, revision. */
+  labels?: Omit<RequestLabels, "topic" | "requestUuid">;
+  /** The built-ins `TRACEPARENT` and `REQUEST_TOKEN`. */
+  traceparent?: string;
+  requestToken?: string;
 }
 
 /** Renders every manifest of `topic`, in order, each object labelled with the request. */
 export function renderTopic(topic: Topic, input: RenderInput): Rendered[] {
   const { requestUuid } = input;
-  const values = requestValues(topic.name, input.body, { query: input.query, requestUuid });
-  return topic.manifests.flatMap((manifest, i) =>
-    renderTemplate(manifest.template, manifestValues(values, i), {
-      stringNames: BUILT_IN_NAMES,
-    }).map((object, j) => {
-      const kubeObject = object as KubeObject;
-      addLabels(kubeObject, { topic: topic.name, requestUuid });
-      return { manifest: manifest.path, object: kubeObject, where: `${i}:${j}` };
-    })
-  );
+  const values = requestValues(topic.name, input.body, {
+    query: input.query,
+    requestUuid,
+    traceparent: input.traceparent,
+    requestToken: input.requestToken,
+  });
+  const labels = { ...input.labels, topic: topic.name, requestUuid };
+  return topic.manifests.flatMap((manifest, i) => {
+    const fileValues = manifestValues(values, i);
+    const fileLabels = { ...labels, functionUid: fileValues.FUNCTION_UID };
+    return renderTemplate(manifest.template, fileValues, { stringNames: BUILT_IN_NAMES }).map(
+      (object, j) => {
+        const kubeObject = object as KubeObject;
+        addLabels(kubeObject, fileLabels);
+        return { manifest: manifest.path, object: kubeObject, where: `${i}:${j}` };
+      },
+    );
+  });
 }

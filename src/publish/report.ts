@@ -44,6 +44,12 @@ export interface ObjectReport {
 /** The body of a publish answer. */
 export interface PublishReport {
   requestUuid: string;
+  /** The run (W3C trace id) this request belongs to. */
+  runId: string;
+  /** The request that published this one, or null for a run's first. */
+  parent: string | null;
+  /** What the request's steps forward to publish its children. */
+  traceparent: string;
   topic: string;
   revision: string;
   idempotencyKey?: string;

@@ -20,6 +20,8 @@ export const BUILT_IN_NAMES: ReadonlySet<string> = new Set([
   "TOPIC",
   "RANDOM",
   "FUNCTION_UID",
+  "TRACEPARENT",
+  "REQUEST_TOKEN",
 ]);
 
 /** Length of `{{RANDOM}}`: lowercase letters and digits, so it fits in any object name. */
@@ -64,7 +66,14 @@ export function publishSeed(topic: string, idempotencyKey?: string): string {
 export function requestValues(
   topic: string,
   body: Uint8Array,
-  options: { query: Iterable<[string, string]>; requestUuid: string },
+  options: {
+    query: Iterable<[string, string]>;
+    requestUuid: string;
+    /** This request's `traceparent`, for the step to forward to the next publish. */
+    traceparent?: string;
+    /** The token the step may act for this request with ("" when tokens are off). */
+    requestToken?: string;
+  },
 ): Values {
   const values: Record<string, string> = Object.create(null);
   for (const [name, value] of options.query) values[name] = value;
@@ -73,6 +82,8 @@ export function requestValues(
   values.PAYLOAD = message;
   values.REQUEST_UUID = options.requestUuid;
   values.TOPIC = topic;
+  values.TRACEPARENT = options.traceparent ?? "";
+  values.REQUEST_TOKEN = options.requestToken ?? "";
   return values;
 }
 

@@ -10,6 +10,7 @@ import type { KubeConnection } from "../kube/connection.ts";
 import { listAndWatch, type WatchedObject } from "../kube/watch.ts";
 import { LABELS } from "../publish/labels.ts";
 import type { ListedObject, ListedPod } from "./run_view.ts";
+import { jobStatus, type ObjectStatus } from "./status.ts";
 
 /** Where to watch: these namespaces, or `"*"` for all (needs a ClusterRole). */
 export type WatchScope = readonly string[] | "*";
@@ -17,11 +18,16 @@ export type WatchScope = readonly string[] | "*";
 /** Called with the request uuid an event touched. */
 export type ChangeListener = (requestUuid: string) => void;
 
+/** Called once when a watched Job is seen to end (not for Jobs that had ended at the list). */
+export type FinishListener = (job: ListedObject, status: ObjectStatus) => void;
+
 /** The router's Jobs and their pods, kept current by a watch. */
 export class ClusterView {
   readonly #jobs = new Map<string, ListedObject>();
   readonly #pods = new Map<string, ListedPod>();
   readonly #listeners = new Set<ChangeListener>();
+  /** Jobs known to have ended, so each end is reported once. */
+  readonly #ended = new Set<string>();
   readonly #stop = new AbortController();
   #synced: Promise<void> | undefined;
 
@@ -29,14 +35,19 @@ export class ClusterView {
   constructor(
     readonly kube: KubeConnection,
     readonly scope: WatchScope,
-    readonly options: { onError?: (error: Error) => void } = {},
+    readonly options: { onError?: (error: Error) => void; onJobFinished?: FinishListener } = {},
   ) {}
 
   /** Starts watching; resolves once every watch has listed once. */
   start(): Promise<void> {
     this.#synced ??= Promise.all(
       this.#namespaces().flatMap((prefix) => [
-        this.#watch(`/apis/batch/v1${prefix}/jobs`, this.#jobs, trimJob),
+        this.#watch(
+          `/apis/batch/v1${prefix}/jobs`,
+          this.#jobs,
+          trimJob,
+          (job, listed) => this.#noteEnd(job, listed),
+        ),
         this.#watch(`/api/v1${prefix}/pods`, this.#pods, trimPod),
       ]),
     ).then(() => {});
@@ -78,6 +89,7 @@ export class ClusterView {
     path: string,
     into: Map<string, T>,
     trim: (object: WatchedObject) => T,
+    seen?: (object: T, listed: boolean) => void,
   ): Promise<void> {
     return listAndWatch(this.kube, path, {
       labelSelector: `${LABELS.managedBy}=gitfaas`,
@@ -86,7 +98,11 @@ export class ClusterView {
         onList: (items) => {
           const before = new Set(into.keys());
           into.clear();
-          for (const item of items) into.set(keyOf(item), trim(item));
+          for (const item of items) {
+            const trimmed = trim(item);
+            into.set(keyOf(item), trimmed);
+            seen?.(trimmed, true);
+          }
           for (const key of new Set([...before, ...into.keys()])) {
             const uuid = requestOf(into.get(key));
             if (uuid) this.#emit(uuid);
@@ -95,13 +111,36 @@ export class ClusterView {
         onEvent: (type, object) => {
           const key = keyOf(object);
           if (type === "DELETED") into.delete(key);
-          else into.set(key, trim(object));
+          else {
+            const trimmed = trim(object);
+            into.set(key, trimmed);
+            seen?.(trimmed, false);
+          }
           const uuid = requestOf(object);
           if (uuid) this.#emit(uuid);
         },
         onError: this.options.onError,
       },
     });
+  }
+
+  /** Reports a Job's end once: at the watch event where it ended, never for one listed ended. */
+  #noteEnd(job: ListedObject | ListedPod, listed: boolean): void {
+    const listedJob = job as ListedObject;
+    const key = `${listedJob.metadata.uid ?? keyOf(listedJob as unknown as WatchedObject)}`;
+    if (this.#ended.has(key)) return;
+    const pods = [...this.#pods.values()].filter((p) =>
+      p.metadata?.labels?.["batch.kubernetes.io/job-name"] === listedJob.metadata.name
+    );
+    const status = jobStatus(listedJob as never, pods);
+    if (status.status !== "succeeded" && status.status !== "failed") return;
+    this.#ended.add(key);
+    if (this.#ended.size > 2 * this.#jobs.size + 100) {
+      // Forget Jobs that are gone (TTL, cancel), so the set stays as small as the cluster's.
+      const live = new Set([...this.#jobs.values()].map((j) => j.metadata.uid ?? ""));
+      for (const uid of this.#ended) if (!live.has(uid)) this.#ended.delete(uid);
+    }
+    if (!listed) this.options.onJobFinished?.(listedJob, status);
   }
 
   #emit(uuid: string): void {

@@ -67,12 +67,17 @@ export class Runs {
   /** Reads and writes through `options.kube`, from `options.view`. */
   constructor(readonly options: RunsOptions) {}
 
-  /** One request with every object's live state, or undefined when the cluster has none. */
+  /**
+   * One request with every object's live state, or undefined when the cluster has none. A
+   * request the watch has not seen yet (just published) is looked up on the API server.
+   */
   async request(uuid: string, signal?: AbortSignal): Promise<RequestView | undefined> {
-    const objects = [
-      ...this.options.view.jobs().filter((j) => labelOf(j, LABELS.requestUuid) === uuid),
-      ...await this.#otherObjects(`${LABELS.requestUuid}=${uuid}`, signal),
-    ];
+    const selector = `${LABELS.requestUuid}=${uuid}`;
+    let jobs = this.options.view.jobs().filter((j) => labelOf(j, LABELS.requestUuid) === uuid);
+    if (jobs.length === 0) {
+      jobs = await this.#list({ apiVersion: "batch/v1", kind: "Job" }, selector, signal);
+    }
+    const objects = [...jobs, ...await this.#otherObjects(selector, signal)];
     const pods = this.options.view.pods().filter((p) =>
       p.metadata?.labels?.[LABELS.requestUuid] === uuid
     );
@@ -99,6 +104,14 @@ export class Runs {
   run(runId: string): RunView | undefined {
     const members = this.#allRequests().filter((r) => r.runId === runId);
     return members.length > 0 ? runViews(members)[0] : undefined;
+  }
+
+  /** The request whose objects carry `functionUid` (a manifest file's `FUNCTION_UID`). */
+  requestOfFunction(functionUid: string): string | undefined {
+    const job = this.options.view.jobs().find((j) =>
+      labelOf(j, LABELS.functionUid) === functionUid
+    );
+    return job ? labelOf(job, LABELS.requestUuid) : undefined;
   }
 
   /**
@@ -252,27 +265,35 @@ export class Runs {
   }
 
   async #otherObjects(selector: string, signal?: AbortSignal): Promise<ListedObject[]> {
-    const kube = this.options.kube;
     const found: ListedObject[] = [];
     for (const ref of this.options.otherKinds()) {
-      const resource = await kube.resource(ref.apiVersion, ref.kind, signal);
-      if (!resource) continue;
-      const prefix = ref.apiVersion.includes("/") ? `/apis/${ref.apiVersion}` : "/api/v1";
-      const where = resource.namespaced
-        ? this.options.namespaces.map((ns) => `${prefix}/namespaces/${encodeURIComponent(ns)}`)
-        : [prefix];
-      for (const base of where) {
-        const response = await kube.request(
-          "GET",
-          `${base}/${resource.name}?labelSelector=${encodeURIComponent(selector)}`,
-          { signal },
-        );
-        if (response.status === 404 || response.status === 403) continue;
-        if (response.status !== 200) throw statusError(response);
-        const list = JSON.parse(response.text) as { items?: ListedObject[] };
-        for (const item of list.items ?? []) {
-          found.push({ ...item, apiVersion: ref.apiVersion, kind: ref.kind });
-        }
+      if (ref.apiVersion === "batch/v1" && ref.kind === "Job") continue;
+      found.push(...await this.#list(ref, selector, signal));
+    }
+    return found;
+  }
+
+  /** Objects of one kind with `selector`, in the namespaces objects live in. */
+  async #list(ref: KindRef, selector: string, signal?: AbortSignal): Promise<ListedObject[]> {
+    const kube = this.options.kube;
+    const resource = await kube.resource(ref.apiVersion, ref.kind, signal);
+    if (!resource) return [];
+    const prefix = ref.apiVersion.includes("/") ? `/apis/${ref.apiVersion}` : "/api/v1";
+    const where = resource.namespaced && this.options.namespaces.length > 0
+      ? this.options.namespaces.map((ns) => `${prefix}/namespaces/${encodeURIComponent(ns)}`)
+      : [prefix];
+    const found: ListedObject[] = [];
+    for (const base of where) {
+      const response = await kube.request(
+        "GET",
+        `${base}/${resource.name}?labelSelector=${encodeURIComponent(selector)}`,
+        { signal },
+      );
+      if (response.status === 404 || response.status === 403) continue;
+      if (response.status !== 200) throw statusError(response);
+      const list = JSON.parse(response.text) as { items?: ListedObject[] };
+      for (const item of list.items ?? []) {
+        found.push({ ...item, apiVersion: ref.apiVersion, kind: ref.kind });
       }
     }
     return found;

@@ -62,6 +62,14 @@ export interface Settings {
   shutdownGraceMs: number;
   /** Deadline for one request to the Git server. */
   gitTimeoutMs: number;
+  /** Signs `{{REQUEST_TOKEN}}`; falls back to PUBLISH_TOKEN; neither: tokens are off. */
+  requestTokenSecret?: string;
+  /** How long a request token stays valid. */
+  requestTokenTtlMs: number;
+  /** Largest result a step may post. */
+  maxResultBytes: number;
+  /** Most callers held by `?wait` at once. */
+  maxWaiters: number;
 }
 
 /**
@@ -89,6 +97,9 @@ export const DEFAULTS = {
   kubeMaxQueue: 1000,
   shutdownGraceMs: 20_000,
   gitTimeoutMs: 30_000,
+  requestTokenTtlMs: 86_400_000,
+  maxResultBytes: 512 * 1024,
+  maxWaiters: 256,
 } as const;
 
 /** A setting that is missing or malformed; its message is the one line shown to the user. */
@@ -136,6 +147,10 @@ export const ENV_NAMES: readonly string[] = [
   "KUBE_MAX_QUEUE",
   "SHUTDOWN_GRACE",
   "GITFAAS_APPLY",
+  "REQUEST_TOKEN_SECRET",
+  "REQUEST_TOKEN_TTL",
+  "MAX_RESULT_BYTES",
+  "MAX_WAITERS",
   // the Kubernetes login: ~/.kube/config, and the in-cluster API server (src/kube/login.ts)
   "HOME",
   "KUBERNETES_SERVICE_HOST",
@@ -245,6 +260,15 @@ export function readSettings(env: Env, options: ReadOptions = {}): Settings {
     kubeMaxQueue: number(env, "KUBE_MAX_QUEUE", DEFAULTS.kubeMaxQueue, { min: 0, integer: true }),
     shutdownGraceMs: seconds(env, "SHUTDOWN_GRACE", DEFAULTS.shutdownGraceMs, { min: 0 }),
     gitTimeoutMs: seconds(env, "GIT_TIMEOUT", DEFAULTS.gitTimeoutMs, { min: 0.1 }),
+    requestTokenSecret: optional(env, "REQUEST_TOKEN_SECRET"),
+    requestTokenTtlMs: seconds(env, "REQUEST_TOKEN_TTL", DEFAULTS.requestTokenTtlMs, { min: 60 }),
+    // A Secret holds at most 1 MiB, and base64 makes the result a third larger.
+    maxResultBytes: number(env, "MAX_RESULT_BYTES", DEFAULTS.maxResultBytes, {
+      min: 1,
+      max: 768 * 1024,
+      integer: true,
+    }),
+    maxWaiters: number(env, "MAX_WAITERS", DEFAULTS.maxWaiters, { min: 0, integer: true }),
   };
 }
 

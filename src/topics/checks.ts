@@ -112,3 +112,16 @@ function constantNamespace(root: TemplateNode): string | undefined {
   const namespace = metadata && field(metadata, "namespace");
   return typeof namespace === "string" ? namespace : undefined;
 }
+
+/** The kinds a template creates, one entry per distinct apiVersion and kind. */
+export function templateKinds(template: CompiledTemplate): { apiVersion: string; kind: string }[] {
+  const kinds = new Map<string, { apiVersion: string; kind: string }>();
+  for (const doc of template.documents) {
+    const apiVersion = field(doc.root, "apiVersion");
+    const kind = field(doc.root, "kind");
+    if (typeof apiVersion === "string" && typeof kind === "string") {
+      kinds.set(`${apiVersion} ${kind}`, { apiVersion, kind });
+    }
+  }
+  return [...kinds.values()];
+}
