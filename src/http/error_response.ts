@@ -10,6 +10,7 @@ import { GitError } from "../git/git_source.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { PublishError, type PublishRefusal } from "../publish/errors.ts";
 import { IndexBuildError } from "../topics/topic_index.ts";
+import { TooManyWaitersError } from "../runs/runs.ts";
 import { HttpError } from "./http_error.ts";
 import { json } from "./json.ts";
 import { STATUS_CODE } from "./status.ts";
@@ -57,6 +58,11 @@ const ANSWERS: Row[] = [
     details: { revision: e.revision, problems: e.problems },
   })),
   row(GitError, (e) => ({ status: STATUS_CODE.BadGateway, details: { kind: e.kind } })),
+  // `?wait` beyond MAX_WAITERS.
+  row(TooManyWaitersError, () => ({
+    status: STATUS_CODE.ServiceUnavailable,
+    headers: retryAfter(1),
+  })),
 ];
 
 /** Whether the table has a row for `error`; an error it does not know is answered as a bug. */

@@ -144,7 +144,7 @@ function runView(runId: string, members: RequestView[]): RunView {
     }
   }
   linkChildren(requests);
-  requests.sort((a, b) => (a.createdAt ?? "").localeCompare(b.createdAt ?? ""));
+  requests.splice(0, requests.length, ...treeOrder(requests));
   const status = runStatus(requests.map((r) => r.status));
   const root = requests.find((r) => r.parent === null) ?? requests[0];
   const createdAt = requests.reduce<string | null>((t, r) => earliest(t, r.createdAt), null);
@@ -213,10 +213,36 @@ function latest(a: string | null, b: string | undefined | null): string | null {
   return a === null || b > a ? b : a;
 }
 
-function newestFirst(a: { createdAt: string | null }, b: { createdAt: string | null }): number {
-  return (b.createdAt ?? "").localeCompare(a.createdAt ?? "");
+/**
+ * A run's requests parent before child, siblings oldest first: creation times have a resolution
+ * of one second, so a tree walk (not a sort by time) is what every replica agrees on.
+ */
+function treeOrder(requests: RequestView[]): RequestView[] {
+  const byUuid = new Map(requests.map((r) => [r.requestUuid, r]));
+  const roots = requests.filter((r) => !r.parent || !byUuid.has(r.parent)).sort(oldestFirst);
+  const ordered: RequestView[] = [];
+  const visit = (request: RequestView) => {
+    ordered.push(request);
+    for (const child of request.children) {
+      const view = byUuid.get(child);
+      if (view && view !== request) visit(view);
+    }
+  };
+  roots.forEach(visit);
+  return ordered;
 }
 
-function oldestFirst(a: { createdAt: string | null }, b: { createdAt: string | null }): number {
+type Dated = { createdAt: string | null; requestUuid?: string; runId?: string | null };
+
+/** Newest first; the same order on every replica (ties broken by id). */
+function newestFirst(a: Dated, b: Dated): number {
+  return (b.createdAt ?? "").localeCompare(a.createdAt ?? "") || idOf(b).localeCompare(idOf(a));
+}
+
+function oldestFirst(a: Dated, b: Dated): number {
   return -newestFirst(a, b);
+}
+
+function idOf(item: Dated): string {
+  return item.requestUuid ?? item.runId ?? "";
 }

@@ -57,10 +57,9 @@ export function publishRoute(options: PublishRouteOptions): Route {
       return json(report, result.status);
     }
     // Synchronous invocation: hold the answer until the request ends, or the wait runs out.
-    const view = await options.runs!.wait(requestUuid, {
-      timeoutMs: waitMs,
-      signal: request.signal,
-    });
+    // Not request.signal: under Deno.serve it also aborts once any answer is sent (and says
+    // so on stderr); a waiter that outlives its caller is bounded by the wait and MAX_WAITERS.
+    const view = await options.runs!.wait(requestUuid, { timeoutMs: waitMs });
     if (!view) return json(report, result.status);
     const final = isFinal(view.status);
     const body = { ...report, request: await withResult(options.runs!, view, { full: final }) };

@@ -121,8 +121,8 @@ export function runsRoutes(
 async function getRequest(api: RunsApi, request: Request, uuid: string): Promise<Response> {
   const waitMs = waitOf(new URL(request.url));
   const view = waitMs === undefined
-    ? await api.request(uuid, request.signal)
-    : await api.wait(uuid, { timeoutMs: waitMs, signal: request.signal });
+    ? await api.request(uuid)
+    : await api.wait(uuid, { timeoutMs: waitMs });
   if (!view) throw notFound(`request ${uuid}`);
   const body = await withResult(api, view, { full: waitMs !== undefined });
   const final = isFinal(view.status);

@@ -261,6 +261,70 @@ export class KubeSim {
     return obj ? clone(this.#store.present(def, obj)) : undefined;
   }
 
+  /**
+   * Sets the `status` of a stored object as a controller would (merge patch on its `/status`),
+   * so watchers see a MODIFIED event: tests play the Job controller and the kubelet with it.
+   */
+  setStatus(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    status: Record<string, unknown>,
+  ): void {
+    const def = this.#registry.byKind(apiVersion, kind);
+    if (!def) throw new Error(`the simulator does not serve ${apiVersion} ${kind}`);
+    this.#store.patch(
+      def,
+      namespace,
+      name,
+      "application/merge-patch+json",
+      JSON.stringify({ status }),
+      { dryRun: false, manager: "test" },
+      def.hasStatus ? "status" : "main",
+    );
+  }
+
+  /**
+   * Creates the pod the Job controller would start for `job` (its template's labels, the
+   * job-name label, an owner reference), in phase `phase`.
+   */
+  startPod(
+    job: { metadata: { name: string; namespace?: string; uid?: string }; spec?: unknown },
+    phase = "Running",
+    extra: Record<string, unknown> = {},
+  ): string {
+    const def = this.#registry.byKind("v1", "Pod")!;
+    // deno-lint-ignore no-explicit-any
+    const template = (job.spec as any)?.template ?? {};
+    const namespace = job.metadata.namespace ?? "default";
+    const name = `${job.metadata.name}-${crypto.randomUUID().slice(0, 5)}`;
+    this.#store.create(def, namespace, {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name,
+        namespace,
+        labels: {
+          ...template.metadata?.labels,
+          "batch.kubernetes.io/job-name": job.metadata.name,
+          "job-name": job.metadata.name,
+        },
+        ownerReferences: job.metadata.uid
+          ? [{
+            apiVersion: "batch/v1",
+            kind: "Job",
+            name: job.metadata.name,
+            uid: job.metadata.uid,
+          }]
+          : undefined,
+      },
+      spec: template.spec ?? { containers: [{ name: "c", image: "busybox" }] },
+    }, { dryRun: false, manager: "test" });
+    this.setStatus("v1", "Pod", namespace, name, { phase, ...extra });
+    return name;
+  }
+
   /** Creates a namespace (no-op when it exists). */
   addNamespace(name: string): void {
     this.#store.addNamespace(name);
