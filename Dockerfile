@@ -8,7 +8,10 @@
 FROM denoland/deno:debian-2.9.6
 
 # DATA_DIR: the clone cache, the only place the router writes (deploy/ mounts an emptyDir here).
+# LISTEN_ADDRESS: every interface, so the Service and the kubelet's probes reach the pod (outside
+# a container the router listens on 127.0.0.1 unless told otherwise).
 ENV DATA_DIR=/var/lib/gitfaas \
+    LISTEN_ADDRESS=0.0.0.0 \
     DENO_NO_UPDATE_CHECK=1 \
     NO_COLOR=1
 
@@ -36,4 +39,4 @@ EXPOSE 5000
 # Exactly the command of `deno task start` in deno.json (tests/permissions_test.ts compares the
 # two); README "Security notes" explains each flag. The base image's entrypoint (tini, then
 # docker-entrypoint.sh) runs it as given and forwards SIGTERM for a graceful stop.
-CMD ["deno", "run", "--no-prompt", "--allow-net", "--allow-env=GIT_URL,GIT_USER_NAME,GIT_PERSONAL_TOKEN,GIT_BRANCH,CONFIG_PATH,GIT_POLL_INTERVAL,GIT_TIMEOUT,NAMESPACE,PORT,DATA_DIR,KUBECONFIG,SERVICE_ACCOUNT_PREFIX,MAX_BODY_BYTES,LOG_LEVEL,WEBHOOK_SECRET,WEBHOOK_MAX_BYTES,PUBLISH_TOKEN,DENIED_KINDS,ALLOWED_NAMESPACES,ALLOWED_CLUSTER_KINDS,MAX_QUERY_PARAMS,MAX_QUERY_VALUE_BYTES,MAX_MANIFESTS_PER_TOPIC,MAX_OBJECTS_PER_PUBLISH,PUBLISH_TIMEOUT,KUBE_TIMEOUT,KUBE_MAX_INFLIGHT,KUBE_MAX_QUEUE,SHUTDOWN_GRACE,GITFAAS_APPLY,REQUEST_TOKEN_SECRET,REQUEST_TOKEN_TTL,MAX_RESULT_BYTES,MAX_WAITERS,HOME,KUBERNETES_SERVICE_HOST,KUBERNETES_SERVICE_PORT", "--ignore-env", "--allow-read", "--deny-read=/proc", "--allow-write=/var/lib/gitfaas,/tmp", "--allow-sys=homedir", "main.ts"]
+CMD ["deno", "run", "--no-prompt", "--allow-net", "--allow-env=GIT_URL,GIT_USER_NAME,GIT_PERSONAL_TOKEN,GIT_BRANCH,CONFIG_PATH,GIT_POLL_INTERVAL,GIT_TIMEOUT,NAMESPACE,PORT,LISTEN_ADDRESS,DATA_DIR,KUBECONFIG,SERVICE_ACCOUNT_PREFIX,ROUTER_SERVICE_ACCOUNT,MAX_BODY_BYTES,LOG_LEVEL,WEBHOOK_SECRET,WEBHOOK_MAX_BYTES,PUBLISH_TOKEN,DENIED_KINDS,ALLOWED_NAMESPACES,ALLOWED_CLUSTER_KINDS,MAX_QUERY_PARAMS,MAX_QUERY_VALUE_BYTES,MAX_MANIFESTS_PER_TOPIC,MAX_OBJECTS_PER_PUBLISH,PUBLISH_TIMEOUT,KUBE_TIMEOUT,KUBE_MAX_INFLIGHT,KUBE_MAX_QUEUE,SHUTDOWN_GRACE,GITFAAS_APPLY,REQUEST_TOKEN_SECRET,REQUEST_TOKEN_TTL,MAX_RESULT_BYTES,MAX_WAITERS,HOME,KUBERNETES_SERVICE_HOST,KUBERNETES_SERVICE_PORT", "--ignore-env", "--allow-read", "--deny-read=/proc", "--allow-write=/var/lib/gitfaas,/tmp", "--allow-sys=homedir", "main.ts"]

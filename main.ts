@@ -8,21 +8,25 @@
 import { startRouter } from "./src/app/router.ts";
 import {
   checkDataDir,
+  checkSourceDir,
   ENV_NAMES,
   readEnv,
   readSettings,
+  type Settings,
   SettingsError,
 } from "./src/settings/settings.ts";
 import { KubeConfigError } from "./src/kube/connection.ts";
 
 if (import.meta.main) {
+  let settings: Settings | undefined;
   try {
     const dev = Deno.args.indexOf("--dev");
     const sourceDir = dev === -1 ? undefined : (Deno.args[dev + 1] ?? "examples");
     // Only the variables it uses, so the process runs with --allow-env=<those names>.
     const env = readEnv(ENV_NAMES);
-    const settings = readSettings(env, { sourceDir });
+    settings = readSettings(env, { sourceDir });
     checkDataDir(settings);
+    checkSourceDir(settings);
     const router = await startRouter(settings, { env });
     let stopping = false;
     const stop = async () => {
@@ -38,8 +42,12 @@ if (import.meta.main) {
       console.error(`gitfaas: ${error.message}`);
       Deno.exit(2);
     }
-    if (error instanceof Deno.errors.AddrInUse) {
-      console.error(`gitfaas: the port is already in use: set PORT to a free one`);
+    if (error instanceof Deno.errors.AddrInUse && settings) {
+      const { listenAddress, port } = settings;
+      const host = listenAddress.includes(":") ? `[${listenAddress}]` : listenAddress;
+      console.error(
+        `gitfaas: port ${port} is already in use on ${host}: set PORT to a free one`,
+      );
       Deno.exit(2);
     }
     throw error;

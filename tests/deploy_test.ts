@@ -176,7 +176,7 @@ Deno.test("the Deployment sets exactly the variables the router reads", async ()
 
   // Secrets come from gitfaas-secrets, each under its own name; only the Git token is required.
   const secretRefs = Object.fromEntries(
-    container.env.filter((e: Manifest) => e.valueFrom).map((e: Manifest) => {
+    container.env.filter((e: Manifest) => e.valueFrom?.secretKeyRef).map((e: Manifest) => {
       const ref = e.valueFrom.secretKeyRef;
       assertEquals(ref.name, "gitfaas-secrets", e.name);
       assertEquals(ref.key, e.name);
@@ -214,6 +214,10 @@ Deno.test("the pod probes the router's port and paths and runs the image as buil
   assertEquals(deployment.spec.template.metadata.labels, deployment.spec.selector.matchLabels);
   assertEquals(container.livenessProbe.httpGet, { path: "/healthz", port: "http" });
   assertEquals(container.readinessProbe.httpGet, { path: "/readyz", port: "http" });
+
+  // Every interface, as in the image: the kubelet's probes and the Service come from outside.
+  assertEquals(env.LISTEN_ADDRESS, "0.0.0.0");
+  assertEquals(env.LISTEN_ADDRESS, dockerfile.env.LISTEN_ADDRESS);
 
   // DATA_DIR: the image's, an emptyDir mounted there, and inside what the command may write.
   assertEquals(env.DATA_DIR, dockerfile.env.DATA_DIR);

@@ -171,7 +171,10 @@ Deno.test("a port already in use stops the router at start with one line", async
         },
         (e: Error) => e.message,
       );
-      assertStringIncludes(error, "gitfaas: the port is already in use: set PORT to a free one");
+      assertStringIncludes(
+        error,
+        `gitfaas: port ${taken.addr.port} is already in use on 127.0.0.1: set PORT to a free one`,
+      );
     } finally {
       taken.close();
       await kube.close();

@@ -13,6 +13,14 @@ Deno.test("defaults apply when only GIT_URL is set", () => {
   assertEquals(s.port, 5000);
   assertEquals(s.namespace, undefined);
   assertEquals(s.maxBodyBytes, 1048576);
+  assertEquals(s.listenAddress, "127.0.0.1", "loopback unless told otherwise");
+  assertEquals(s.routerServiceAccount, "gitfaas");
+});
+
+Deno.test("LISTEN_ADDRESS takes IPv4 and IPv6 addresses", () => {
+  for (const address of ["0.0.0.0", "10.1.2.3", "::", "::1", "fd00::5", "localhost"]) {
+    assertEquals(readSettings({ GIT_URL: URL, LISTEN_ADDRESS: address }).listenAddress, address);
+  }
 });
 
 Deno.test("every default comes from DEFAULTS, in the unit Settings holds", () => {
@@ -60,6 +68,9 @@ Deno.test("each bad value stops with one line naming the variable", () => {
     [{ GIT_URL: URL, CONFIG_PATH: "../c.json" }, "CONFIG_PATH must be a relative path"],
     [{ GIT_URL: URL, MAX_BODY_BYTES: "0" }, "MAX_BODY_BYTES must be a whole number of at least 1"],
     [{ GIT_URL: URL, LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of debug, info, warn, error"],
+    [{ GIT_URL: URL, LISTEN_ADDRESS: "300.1.1.1" }, "LISTEN_ADDRESS must be an IP address"],
+    [{ GIT_URL: URL, LISTEN_ADDRESS: "[::]" }, "LISTEN_ADDRESS must be an IP address"],
+    [{ GIT_URL: URL, ROUTER_SERVICE_ACCOUNT: "Git_FaaS" }, "ROUTER_SERVICE_ACCOUNT must be"],
   ];
   for (const [env, expected] of cases) {
     const error = assertThrows(() => readSettings(env), SettingsError);

@@ -26,7 +26,10 @@ export type StartOptions = ComponentOptions;
 export async function startRouter(settings: Settings, options: StartOptions = {}): Promise<Router> {
   const components = await createComponents(settings, options);
   const { logger } = components;
-  const server = await serve(components.handler, { port: settings.port }).catch(
+  const server = await serve(components.handler, {
+    hostname: settings.listenAddress,
+    port: settings.port,
+  }).catch(
     async (error) => {
       await components.close();
       throw error;

@@ -17,13 +17,14 @@ export interface Server {
   shutdown(graceMs: number): Promise<boolean>;
 }
 
-/** Serves `handler` on `options.port` and resolves once it listens. */
+/** Serves `handler` on `options.hostname`:`options.port` and resolves once it listens. */
 export async function serve(
   handler: (request: Request) => Promise<Response>,
-  options: { port: number },
+  options: { hostname: string; port: number },
 ): Promise<Server> {
   const listening = Promise.withResolvers<number>();
   const server = Deno.serve({
+    hostname: options.hostname,
     port: options.port,
     onListen: ({ port }) => listening.resolve(port),
   }, handler);

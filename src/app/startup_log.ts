@@ -26,6 +26,7 @@ export interface StartupFacts {
 export function logStartup(logger: Logger, facts: StartupFacts): void {
   const { settings, kube } = facts;
   logger.info("gitfaas listening", {
+    address: settings.listenAddress,
     port: facts.port,
     mode: kube ? "apply" : "render-only",
     ...(settings.sourceDir

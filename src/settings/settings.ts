@@ -33,6 +33,8 @@ export interface Settings {
   pollIntervalMs: number;
   /** Namespace set on objects that name none; undefined means "decide from the cluster login". */
   namespace?: string;
+  /** Address the HTTP server binds: loopback unless told otherwise (the image sets 0.0.0.0). */
+  listenAddress: string;
   port: number;
   /** Clone cache; undefined means a fresh temporary directory. */
   dataDir?: string;
@@ -44,6 +46,8 @@ export interface Settings {
   webhookMaxBytes: number;
   /** Filesystem prefix before `/var/run/secrets/kubernetes.io/serviceaccount` (tests, sandboxes). */
   serviceAccountPrefix: string;
+  /** The router's own ServiceAccount: no object may run as it (it can read the router's Secret). */
+  routerServiceAccount: string;
   logLevel: LogLevel;
   /** Bearer token required on /publish, /refresh, /status and /topics; none: open. */
   publishToken?: string;
@@ -82,6 +86,10 @@ export const DEFAULTS = {
   configPath: "config.json",
   pollIntervalMs: 60_000,
   port: 5000,
+  /** Loopback: the router answers anyone who reaches it; the image sets 0.0.0.0. */
+  listenAddress: "127.0.0.1",
+  /** The ServiceAccount deploy/ runs the router as. */
+  routerServiceAccount: "gitfaas",
   maxBodyBytes: 1024 * 1024,
   webhookMaxBytes: 1024 * 1024,
   logLevel: "info",
@@ -126,9 +134,11 @@ export const ENV_NAMES: readonly string[] = [
   "GIT_TIMEOUT",
   "NAMESPACE",
   "PORT",
+  "LISTEN_ADDRESS",
   "DATA_DIR",
   "KUBECONFIG",
   "SERVICE_ACCOUNT_PREFIX",
+  "ROUTER_SERVICE_ACCOUNT",
   "MAX_BODY_BYTES",
   "LOG_LEVEL",
   "WEBHOOK_SECRET",
@@ -189,6 +199,34 @@ export function checkDataDir(settings: Pick<Settings, "dataDir">): void {
   }
 }
 
+/**
+ * Stops at start when the folder `deno task dev` should serve is missing or not a folder,
+ * instead of listening first and failing when the watcher starts.
+ */
+export function checkSourceDir(settings: Pick<Settings, "sourceDir">): void {
+  const dir = settings.sourceDir;
+  if (dir === undefined) return;
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(dir);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new SettingsError(
+        `no folder "${dir}" to serve: give the pipeline repository's folder`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+  if (!info.isDirectory) {
+    throw new SettingsError(
+      `"${dir}" is a file, not a folder: give the folder that holds config.json`,
+    );
+  }
+}
+
 /** The user name sent with a token when GIT_USER_NAME is not set. */
 export const TOKEN_USER = "x-access-token";
 
@@ -220,6 +258,7 @@ export function readSettings(env: Env, options: ReadOptions = {}): Settings {
     configPath: repoPath(env, "CONFIG_PATH", DEFAULTS.configPath),
     pollIntervalMs: seconds(env, "GIT_POLL_INTERVAL", DEFAULTS.pollIntervalMs, { min: 0 }),
     namespace: namespaceName(env),
+    listenAddress: listenAddress(env),
     port: number(env, "PORT", DEFAULTS.port, { min: 0, max: 65535, integer: true }),
     dataDir: optional(env, "DATA_DIR"),
     kubeconfig: optional(env, "KUBECONFIG"),
@@ -230,6 +269,7 @@ export function readSettings(env: Env, options: ReadOptions = {}): Settings {
       integer: true,
     }),
     serviceAccountPrefix: optional(env, "SERVICE_ACCOUNT_PREFIX") ?? "",
+    routerServiceAccount: serviceAccountName(env),
     logLevel: logLevel(env),
     publishToken: optional(env, "PUBLISH_TOKEN"),
     deniedKinds: kindList(env, "DENIED_KINDS", DEFAULTS.deniedKinds),
@@ -378,6 +418,31 @@ function seconds(env: Env, name: string, fallbackMs: number, limits: { min: numb
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function serviceAccountName(env: Env): string {
+  const value = optional(env, "ROUTER_SERVICE_ACCOUNT") ?? DEFAULTS.routerServiceAccount;
+  if (value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
+    throw new SettingsError(
+      `ROUTER_SERVICE_ACCOUNT must be a ServiceAccount name (lowercase letters, digits, '-' and '.'), got "${value}"`,
+    );
+  }
+  return value;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** An IP address to bind: IPv4, IPv6 (`::` for every interface) or `localhost`. */
+function listenAddress(env: Env): string {
+  const value = optional(env, "LISTEN_ADDRESS") ?? DEFAULTS.listenAddress;
+  const ipv6 = value.includes(":") && URL.canParse(`http://[${value}]/`);
+  if (!IPV4.test(value) && !ipv6 && value !== "localhost") {
+    throw new SettingsError(
+      `LISTEN_ADDRESS must be an IP address such as 127.0.0.1, 0.0.0.0 or ::, got "${value}"`,
+    );
+  }
+  return value;
+}
 
 function namespaceName(env: Env): string | undefined {
   const value = optional(env, "NAMESPACE");

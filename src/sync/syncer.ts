@@ -263,7 +263,11 @@ export class Syncer {
       problems: error instanceof IndexBuildError ? error.problems : undefined,
     };
     this.#status.consecutiveFailures++;
-    this.#logger.warn("sync failed; the last good index keeps serving", {
+    // Before the first good sync there is nothing to fall back on: say so, not "keeps serving".
+    const message = this.#index
+      ? "sync failed; the last good index keeps serving"
+      : "sync failed; no index yet: publishes answer 503 until a sync succeeds";
+    this.#logger.warn(message, {
       revision,
       servingRevision: this.#index?.revision ?? null,
       error: error.message,

@@ -384,7 +384,10 @@ export class WebhookReceiver {
     if (state === "live" || state === "superseded") {
       this.#logger.info(`pushed commit ${state}`, fields);
     } else if (state === "failed") {
-      this.#logger.warn("pushed commit cannot be used; the last good index keeps serving", fields);
+      const serving = this.#options.syncer.index
+        ? "the last good index keeps serving"
+        : "no index yet: publishes answer 503 until a sync succeeds";
+      this.#logger.warn(`pushed commit cannot be used; ${serving}`, fields);
     } else this.#logger.warn("pushed commit not live in time; the poller keeps trying", fields);
   }
 
