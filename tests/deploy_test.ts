@@ -24,7 +24,8 @@ import { configJson, ECHO_JOB } from "./support/fixtures.ts";
 import { GitServer } from "./support/git_server.ts";
 import { KubeSim, type SimRequest } from "./support/kube_sim/mod.ts";
 import { RouterProcess } from "./support/router_process.ts";
-import { ENV_NAMES, readSettings } from "../src/settings/settings.ts";
+import { DEFAULTS, ENV_NAMES, readSettings } from "../src/settings/settings.ts";
+import { parseAllDocuments } from "yaml";
 
 const hasKubectl = onPath("kubectl") !== undefined;
 if (!hasKubectl) {
@@ -65,26 +66,25 @@ async function withHome<T>(run: (home: string) => Promise<T>): Promise<T> {
 }
 
 Deno.test({
-  name: "kubectl kustomize deploy/ renders an install in the gitfaas namespace",
+  name: "kubectl kustomize deploy/ renders the router in gitfaas and its grants in gitfaas-jobs",
   ignore: !hasKubectl,
   fn: () =>
     withHome(async (home) => {
       const objects = await renderBase(home);
-      const kinds = objects.map((o) => o.kind).sort();
-      assertEquals(kinds, [
-        "ConfigMap",
-        "Deployment",
-        "Namespace",
-        "Role",
-        "RoleBinding",
-        "Service",
-        "ServiceAccount",
+      const where = objects.map((o) => `${o.kind} ${o.metadata.namespace ?? "-"}`).sort();
+      assertEquals(where, [
+        "ConfigMap gitfaas",
+        "Deployment gitfaas",
+        "Namespace -",
+        "Namespace -",
+        "Role gitfaas-jobs",
+        "RoleBinding gitfaas-jobs",
+        "Service gitfaas",
+        "ServiceAccount gitfaas",
       ]);
       const byKind = Object.fromEntries(objects.map((o) => [o.kind, o]));
-      assertEquals(byKind.Namespace.metadata.name, "gitfaas");
-      for (const object of objects.filter((o) => o.kind !== "Namespace")) {
-        assertEquals(object.metadata.namespace, "gitfaas", `${object.kind} namespace`);
-      }
+      const namespaces = objects.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
+      assertEquals(namespaces.sort(), ["gitfaas", "gitfaas-jobs"]);
       // No credentials in the base: the Secret is created by hand (secret.example.yaml).
       assertEquals(objects.some((o) => o.kind === "Secret"), false);
       const configMap = byKind.ConfigMap.metadata.name;
@@ -96,6 +96,78 @@ Deno.test({
       ]);
       assertEquals(byKind.RoleBinding.roleRef.name, byKind.Role.metadata.name);
     }),
+});
+
+Deno.test({
+  name: "the README's overlay for Flux and Argo CD renders with its own GIT_URL",
+  ignore: !hasKubectl,
+  fn: () =>
+    withHome(async (home) => {
+      const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+      const section = readme.slice(readme.indexOf("**Managed by Flux or Argo CD.**"));
+      const overlay = section.match(/```yaml\n([\s\S]*?)```/)?.[1];
+      assert(overlay, "the README shows an overlay");
+      const dir = `${home}/overlay`;
+      await Deno.mkdir(`${dir}/site`, { recursive: true });
+      // The same base, from a local copy instead of the repository's URL.
+      await Deno.mkdir(`${dir}/deploy`);
+      for await (const entry of Deno.readDir(new URL("deploy/", ROOT))) {
+        await Deno.copyFile(new URL(`deploy/${entry.name}`, ROOT), `${dir}/deploy/${entry.name}`);
+      }
+      const text = overlay.replace(/^(\s*)- <this repository>\S*$/m, "$1- ../deploy");
+      assert(text !== overlay, "the overlay's resource is the repository's deploy/");
+      await Deno.writeTextFile(`${dir}/site/kustomization.yaml`, text);
+      const run = await kubectl(["kustomize", `${dir}/site`], home);
+      assertEquals(run.code, 0, run.stderr);
+      const objects = parseAllDocuments(run.stdout).map((d) => d.toJS());
+      const configMap = objects.find((o) => o.kind === "ConfigMap");
+      assertEquals(configMap.data.GIT_URL, "https://git.example.com/team/pipelines.git");
+      assertEquals(configMap.data.NAMESPACE, "gitfaas-jobs");
+      const deployment = objects.find((o) => o.kind === "Deployment");
+      assertEquals(deployment.spec.template.spec.containers[0].envFrom, [
+        { configMapRef: { name: configMap.metadata.name } },
+      ]);
+    }),
+});
+
+Deno.test("pipeline authors cannot reach the router's Secret: Jobs and grants are elsewhere", async () => {
+  const [deployment] = await deployFile("deployment.yaml");
+  const routerNamespace = deployment.metadata.namespace;
+  const [example] = await deployFile("secret.example.yaml");
+  assertEquals(example.metadata.namespace, routerNamespace, "the Secret is next to the router");
+
+  // Objects that name no namespace go to NAMESPACE, and only there (ALLOWED_NAMESPACES).
+  const config = await configEnv();
+  const jobs = config.set.get("NAMESPACE");
+  assertEquals(jobs, "gitfaas-jobs");
+  assertEquals(jobs, DEFAULTS.jobsNamespace, "validate's default namespace is deploy/'s");
+  const settings = readSettings(Object.fromEntries(config.set));
+  assertEquals(settings.allowedNamespaces ?? [settings.namespace], [jobs]);
+  assert(routerNamespace !== jobs);
+
+  // The Role and its binding live there, for the router's own account; nothing else is granted.
+  const [role] = await deployFile("role.yaml");
+  const [binding] = await deployFile("rolebinding.yaml");
+  const [account] = await deployFile("serviceaccount.yaml");
+  assertEquals([role.metadata.namespace, binding.metadata.namespace], [jobs, jobs]);
+  assertEquals(binding.subjects, [
+    { kind: "ServiceAccount", name: account.metadata.name, namespace: routerNamespace },
+  ]);
+  assertEquals(account.metadata.namespace, routerNamespace);
+  const resources = (await kustomization()).resources as string[];
+  const granting = [];
+  for (const file of resources) {
+    for (const object of await deployFile(file)) {
+      if (/^(Cluster)?Role(Binding)?$/.test(object.kind)) granting.push(`${file} ${object.kind}`);
+    }
+  }
+  assertEquals(granting.sort(), ["role.yaml Role", "rolebinding.yaml RoleBinding"]);
+
+  // The policy knows the router's account from the pod itself.
+  const env = deployment.spec.template.spec.containers[0].env;
+  const routerAccount = env.find((e: Manifest) => e.name === "ROUTER_SERVICE_ACCOUNT");
+  assertEquals(routerAccount.valueFrom, { fieldRef: { fieldPath: "spec.serviceAccountName" } });
+  assertEquals(deployment.spec.template.spec.serviceAccountName, account.metadata.name);
 });
 
 Deno.test({
@@ -191,7 +263,7 @@ Deno.test("the Deployment sets exactly the variables the router reads", async ()
 
   assertEquals(container.envFrom, [{ configMapRef: { name: "gitfaas-config" } }]);
   assertEquals((await kustomization()).configMapGenerator, [
-    { name: "gitfaas-config", envs: ["config.env"] },
+    { name: "gitfaas-config", namespace: "gitfaas", envs: ["config.env"] },
   ]);
 });
 
@@ -254,7 +326,9 @@ Deno.test("the pod probes the router's port and paths and runs the image as buil
   const [account] = await deployFile("serviceaccount.yaml");
   const [binding] = await deployFile("rolebinding.yaml");
   assertEquals(pod.serviceAccountName, account.metadata.name);
-  assertEquals(binding.subjects, [{ kind: "ServiceAccount", name: account.metadata.name }]);
+  assertEquals(binding.subjects, [
+    { kind: "ServiceAccount", name: account.metadata.name, namespace: account.metadata.namespace },
+  ]);
   assertEquals(pod.automountServiceAccountToken, true);
   assertEquals(pod.volumes.filter((v: Manifest) => !v.emptyDir), []);
   assertEquals(pod.enableServiceLinks, false);
@@ -369,7 +443,10 @@ spec:
 
 Deno.test("the Role allows every API call the router makes, and grants nothing unused", async () => {
   const [role] = await deployFile("role.yaml");
-  const namespace = (await kustomization()).namespace;
+  const [deployment] = await deployFile("deployment.yaml");
+  // The router runs in its namespace; the Role is where its Jobs go.
+  const routerNamespace: string = deployment.metadata.namespace;
+  const namespace: string = role.metadata.namespace;
   const rules: Manifest[] = role.rules;
   for (const rule of rules) {
     for (const list of [rule.apiGroups, rule.resources, rule.verbs]) {
@@ -390,7 +467,10 @@ Deno.test("the Role allows every API call the router makes, and grants nothing u
       "batch.yaml": GENERATED_JOB,
     },
   });
-  const kube = await KubeSim.start({ tls: true, namespaces: ["default", namespace] });
+  const kube = await KubeSim.start({
+    tls: true,
+    namespaces: ["default", routerNamespace, namespace],
+  });
   const dir = await Deno.makeTempDir({ prefix: "gitfaas-rbac-" });
   let router: RouterProcess | undefined;
   try {
@@ -402,7 +482,7 @@ Deno.test("the Role allows every API call the router makes, and grants nothing u
     router = await RouterProcess.start({
       ...Object.fromEntries((await configEnv()).set),
       ...Object.fromEntries(literal),
-      ...await kube.writeServiceAccount(prefix, namespace),
+      ...await kube.writeServiceAccount(prefix, routerNamespace),
       SERVICE_ACCOUNT_PREFIX: prefix,
       GIT_URL: git.repoUrl("pipelines"),
       GIT_USER_NAME: git.user,

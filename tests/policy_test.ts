@@ -85,3 +85,109 @@ Deno.test("cluster-scoped kinds are refused unless listed, by discovery or by na
     "Widget.example.com is cluster-scoped and not listed in ALLOWED_CLUSTER_KINDS",
   );
 });
+
+/** A Job whose pod spec is `pod`, in `namespace`. */
+function job(namespace: string, pod: Record<string, unknown>): Record<string, unknown> {
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name: "j", namespace },
+    spec: { template: { spec: { restartPolicy: "Never", ...pod } } },
+  };
+}
+
+const container = (extra: Record<string, unknown>) => ({
+  containers: [{ name: "c", image: "busybox", ...extra }],
+});
+
+Deno.test("no object may run as the router's ServiceAccount, in any namespace or at any depth", () => {
+  const guarded: Policy = {
+    ...policy,
+    router: { serviceAccount: "gitfaas", namespace: "gitfaas" },
+  };
+  const check = (object: Record<string, unknown>, namespace = "jobs") =>
+    policyViolation(guarded, {
+      apiVersion: String(object.apiVersion),
+      kind: String(object.kind),
+      namespace,
+      namespaced: true,
+      object,
+    });
+  const expected =
+    `serviceAccountName "gitfaas" is the router's own ServiceAccount (ROUTER_SERVICE_ACCOUNT), ` +
+    `which can read the router's Secret`;
+  assertEquals(check(job("jobs", { serviceAccountName: "gitfaas", ...container({}) })), expected);
+  // The deprecated alias, a CronJob's pod template, a custom resource that carries a pod spec.
+  assertEquals(
+    check(job("jobs", { serviceAccount: "gitfaas", ...container({}) }))?.startsWith(
+      `serviceAccount "gitfaas" is the router's own ServiceAccount`,
+    ),
+    true,
+  );
+  const cron = {
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    metadata: { name: "c" },
+    spec: { schedule: "@daily", jobTemplate: job("jobs", { serviceAccountName: "gitfaas" }) },
+  };
+  assertEquals(check(cron), expected);
+  const workflow = {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Workflow",
+    metadata: { name: "w" },
+    spec: { serviceAccountName: "gitfaas", entrypoint: "main" },
+  };
+  assertEquals(check(workflow), expected);
+  // Another account, or no router identity configured: allowed.
+  assertEquals(check(job("jobs", { serviceAccountName: "reporter", ...container({}) })), undefined);
+  assertEquals(
+    policyViolation(policy, {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      namespace: "jobs",
+      object: job("jobs", { serviceAccountName: "gitfaas" }),
+    }),
+    undefined,
+  );
+});
+
+Deno.test("no object in the router's own namespace may read a Secret there", () => {
+  const guarded: Policy = {
+    ...policy,
+    allowedNamespaces: "*",
+    router: { serviceAccount: "gitfaas", namespace: "gitfaas" },
+  };
+  const check = (namespace: string, pod: Record<string, unknown>) =>
+    policyViolation(guarded, {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      namespace,
+      namespaced: true,
+      object: job(namespace, pod),
+    });
+  const reads = (key: string) =>
+    `${key} reads Secret "gitfaas-secrets" in the router's own namespace "gitfaas", where its ` +
+    `credentials are: run Jobs in a namespace of their own (NAMESPACE)`;
+  const env = container({
+    env: [{
+      name: "T",
+      valueFrom: { secretKeyRef: { name: "gitfaas-secrets", key: "GIT_PERSONAL_TOKEN" } },
+    }],
+  });
+  assertEquals(check("gitfaas", env), reads("secretKeyRef"));
+  assertEquals(
+    check("gitfaas", container({ envFrom: [{ secretRef: { name: "gitfaas-secrets" } }] })),
+    reads("secretRef"),
+  );
+  const volume = { name: "v", secret: { secretName: "gitfaas-secrets" } };
+  assertEquals(check("gitfaas", { ...container({}), volumes: [volume] }), reads("secret"));
+  const projected = {
+    name: "v",
+    projected: { sources: [{ secret: { name: "gitfaas-secrets" } }] },
+  };
+  assertEquals(check("gitfaas", { ...container({}), volumes: [projected] }), reads("secret"));
+  // The same references in another namespace name that namespace's Secrets: allowed.
+  assertEquals(check("jobs", env), undefined);
+  // A pod in the router's namespace that reads no Secret: allowed.
+  assertEquals(check("gitfaas", container({ args: ["hello"] })), undefined);
+});

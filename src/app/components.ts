@@ -67,7 +67,9 @@ export async function createComponents(
   // Render-only (development) never touches a cluster, so it needs no login at all.
   const kube = settings.applyMode === "apply" ? await connect(settings, options.env) : undefined;
   const namespace = kube?.defaultNamespace ?? settings.namespace ?? "default";
-  const policy = settingsPolicy(settings, namespace);
+  const policy = settingsPolicy(settings, namespace, {
+    routerNamespace: kube?.serviceAccountNamespace,
+  });
   const source = await openSource(settings, logger);
   const metrics = new Metrics();
   const syncer = createSyncer(settings, { source, policy, metrics, logger });

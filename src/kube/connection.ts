@@ -34,6 +34,8 @@ export interface KubeConnection {
   readonly server: string;
   /** Namespace for objects that name none, from the login when NAMESPACE is not set. */
   readonly defaultNamespace: string;
+  /** In a cluster: the namespace the router runs in, where its own Secret lives. */
+  readonly serviceAccountNamespace?: string;
   /** A human description of the login, for the start-up log (never a secret). */
   readonly description: string;
   /**
@@ -144,6 +146,7 @@ export async function connectKube(options: ConnectOptions): Promise<KubeConnecti
   return {
     server,
     defaultNamespace,
+    serviceAccountNamespace: login.serviceAccountNamespace,
     description: `${source}, cluster ${server}, namespace ${defaultNamespace}`,
     get queued() {
       return limiter.queued;

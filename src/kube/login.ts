@@ -25,6 +25,8 @@ export interface Login {
   skipTLSVerify: boolean;
   /** The login's own namespace (the service account's, or the kubeconfig context's). */
   namespace?: string;
+  /** In a cluster: the namespace of the service account the process runs as. */
+  serviceAccountNamespace?: string;
   /** Auth headers for the next request; cheap to call (cached, refreshed when due). */
   headers(): Promise<Record<string, string>>;
 }
@@ -83,12 +85,14 @@ function inClusterLogin(dir: string, host: string, port = "443"): Login {
   // The kubelet rotates projected tokens; read the file again when the cached one is old.
   let token = read("token")?.trim();
   let readAt = performance.now();
+  const namespace = read("namespace")?.trim() || undefined;
   return {
     source: "in-cluster service account",
     server: `${scheme}://${hostPart}:${port}`,
     caPem: read("ca.crt"),
     skipTLSVerify: false,
-    namespace: read("namespace")?.trim() || undefined,
+    namespace,
+    serviceAccountNamespace: namespace,
     headers() {
       if (performance.now() - readAt > AUTH_TTL_MS) {
         token = read("token")?.trim() ?? token;

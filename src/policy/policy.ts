@@ -1,6 +1,7 @@
 /**
  * What the router may apply, checked on parsed objects (never on text): kinds that are denied,
- * namespaces that are allowed, and cluster-scoped kinds, which are refused unless listed.
+ * namespaces that are allowed, cluster-scoped kinds, which are refused unless listed, and
+ * objects that would run as the router or read its Secret.
  * @module
  */
 
@@ -16,6 +17,20 @@ export interface Policy {
   /** Namespaces objects may be applied in; `"*"` allows any. */
   allowedNamespaces: ReadonlySet<string> | "*";
   allowedClusterKinds: readonly KindRule[];
+  /**
+   * The router's own identity. Its ServiceAccount may read the router's Secret (the Git token,
+   * the webhook secret, the publish token), and so may any pod in its namespace that mounts it:
+   * no object may name that ServiceAccount, nor read a Secret in that namespace.
+   */
+  router?: RouterIdentity;
+}
+
+/** Who the router runs as. */
+export interface RouterIdentity {
+  /** ROUTER_SERVICE_ACCOUNT. */
+  serviceAccount: string;
+  /** The namespace the router runs in, when known (in a cluster); its Secret lives there. */
+  namespace?: string;
 }
 
 /** The default `DENIED_KINDS`: what grants permissions, holds credentials or exposes services. */
@@ -97,6 +112,8 @@ export interface PolicySubject {
   namespace?: string;
   /** Whether the kind is namespaced; undefined when not known (index build). */
   namespaced?: boolean;
+  /** The object itself (rendered), for the checks of what it runs as and what it reads. */
+  object?: unknown;
 }
 
 /** Why `subject` may not be applied, or undefined when it may. */
@@ -121,7 +138,62 @@ export function policyViolation(policy: Policy, subject: PolicySubject): string 
     const allowed = [...policy.allowedNamespaces].join(", ");
     return `namespace "${subject.namespace}" is not allowed (ALLOWED_NAMESPACES: ${allowed})`;
   }
+  return policy.router && subject.object !== undefined
+    ? routerViolation(policy.router, subject.namespace, subject.object)
+    : undefined;
+}
+
+/** Keys whose value names a ServiceAccount to run as: pod specs, and CRDs that copy them. */
+const SERVICE_ACCOUNT_KEYS = new Set(["serviceAccountName", "serviceAccount"]);
+/**
+ * Keys whose value references a Secret by `name` or `secretName`: env `secretKeyRef`, envFrom
+ * `secretRef`, `secret` volumes and projected sources, CSI and other volume plugins' refs.
+ */
+const SECRET_KEYS = new Set(["secretKeyRef", "secretRef", "secret", "nodePublishSecretRef"]);
+
+/**
+ * Why an object would run as the router or read its Secret: it names the router's
+ * ServiceAccount anywhere, or, in the router's own namespace, references any Secret. Every key
+ * of the object is visited, so the check holds for pod templates at any depth and for custom
+ * resources that carry a pod spec.
+ */
+function routerViolation(
+  router: RouterIdentity,
+  namespace: string | undefined,
+  object: unknown,
+): string | undefined {
+  const inRouterNamespace = router.namespace !== undefined && namespace === router.namespace;
+  const pending: unknown[] = [object];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (typeof node !== "object" || node === null) continue;
+    if (Array.isArray(node)) {
+      pending.push(...node);
+      continue;
+    }
+    for (const [key, value] of Object.entries(node)) {
+      if (SERVICE_ACCOUNT_KEYS.has(key) && value === router.serviceAccount) {
+        return `${key} "${value}" is the router's own ServiceAccount (ROUTER_SERVICE_ACCOUNT), ` +
+          `which can read the router's Secret`;
+      }
+      if (inRouterNamespace && SECRET_KEYS.has(key)) {
+        const name = secretName(value);
+        if (name !== undefined) {
+          return `${key} reads Secret "${name}" in the router's own namespace "${namespace}", ` +
+            `where its credentials are: run Jobs in a namespace of their own (NAMESPACE)`;
+        }
+      }
+      pending.push(value);
+    }
+  }
   return undefined;
+}
+
+function secretName(reference: unknown): string | undefined {
+  if (typeof reference !== "object" || reference === null) return undefined;
+  const { name, secretName } = reference as { name?: unknown; secretName?: unknown };
+  const found = typeof secretName === "string" ? secretName : name;
+  return typeof found === "string" ? found : undefined;
 }
 
 /** A policy that allows everything (tests, and tools that only render). */

@@ -20,6 +20,7 @@ export function checkPolicy(policy: Policy, rendered: Rendered[], namespaced: bo
       kind: object.kind,
       namespace: object.metadata?.namespace,
       namespaced: namespaced[i],
+      object,
     });
     if (!violation) return;
     const name = object.metadata?.name ?? object.metadata?.generateName;

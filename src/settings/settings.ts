@@ -90,6 +90,11 @@ export const DEFAULTS = {
   listenAddress: "127.0.0.1",
   /** The ServiceAccount deploy/ runs the router as. */
   routerServiceAccount: "gitfaas",
+  /**
+   * The NAMESPACE deploy/ sets: the Jobs of topics run there, away from the router's own
+   * namespace and Secret. `validate` checks against it unless told another.
+   */
+  jobsNamespace: "gitfaas-jobs",
   maxBodyBytes: 1024 * 1024,
   webhookMaxBytes: 1024 * 1024,
   logLevel: "info",
@@ -312,19 +317,30 @@ export function readSettings(env: Env, options: ReadOptions = {}): Settings {
   };
 }
 
+/** Options for {@linkcode settingsPolicy}. */
+export interface PolicyOptions {
+  /** The namespace the router runs in, when known (in a cluster): its Secret lives there. */
+  routerNamespace?: string;
+}
+
 /**
  * The policy the settings describe; `namespace` is the effective default namespace (from
  * NAMESPACE or the cluster login), the only one allowed when ALLOWED_NAMESPACES is unset.
  */
 export function settingsPolicy(
-  settings: Pick<Settings, "deniedKinds" | "allowedClusterKinds" | "allowedNamespaces">,
+  settings: Pick<
+    Settings,
+    "deniedKinds" | "allowedClusterKinds" | "allowedNamespaces" | "routerServiceAccount"
+  >,
   namespace: string,
+  options: PolicyOptions = {},
 ): Policy {
   const namespaces = settings.allowedNamespaces ?? [namespace];
   return {
     deniedKinds: settings.deniedKinds,
     allowedClusterKinds: settings.allowedClusterKinds,
     allowedNamespaces: namespaces === "*" ? "*" : new Set(namespaces),
+    router: { serviceAccount: settings.routerServiceAccount, namespace: options.routerNamespace },
   };
 }
 

@@ -69,7 +69,7 @@ export function checkTemplate(template: CompiledTemplate, policy: Policy): Templ
       );
     }
     const namespace = constantNamespace(doc.root);
-    const violation = policyViolation(policy, { ...identity, namespace });
+    const violation = policyViolation(policy, { ...identity, namespace, object });
     if (violation) violations.push(`${where}: ${violation}`);
   });
   return { errors, policy: violations };

@@ -19,6 +19,7 @@ if (import.meta.main) {
         deniedKinds: settings.deniedKinds,
         allowedClusterKinds: settings.allowedClusterKinds,
         allowedNamespaces: namespaces === "*" ? "*" : new Set(namespaces),
+        router: { serviceAccount: settings.routerServiceAccount },
       },
       maxManifestsPerTopic: settings.maxManifestsPerTopic,
       maxObjectsPerPublish: settings.maxObjectsPerPublish,
