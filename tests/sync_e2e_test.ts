@@ -177,6 +177,7 @@ Deno.test("every publish renders the templates of the revision it reports", asyn
     const b = await repo.commitAndPush({ "echo.yaml": variant("b") }, "variant b");
     const expected: Record<string, string> = { [a]: "a", [b]: "b" };
 
+    let syncing = true;
     const syncs = (async () => {
       for (let i = 0; i < 20; i++) {
         await repo.resetHard(i % 2 === 0 ? b : a);
@@ -184,15 +185,24 @@ Deno.test("every publish renders the templates of the revision it reports", asyn
         const { status } = await router.call("/refresh");
         assertEquals(status, 200);
       }
-    })();
-    const publishes = Array.from({ length: 200 }, async (_, i) => {
-      await new Promise((r) => setTimeout(r, i * 5));
-      const { status, body } = await router.call("/publish/echo", { method: "POST", body: `${i}` });
-      assertEquals(status, 202, JSON.stringify(body));
-      return body;
-    });
-    const reports = await Promise.all(publishes);
+    })().finally(() => syncing = false);
+    // A publish every 5 ms for as long as the syncs take (however slow the machine is), so
+    // publishes overlap every swap of the index.
+    const publishes = [];
+    for (let i = 0; syncing || i < 20; i++) {
+      publishes.push((async () => {
+        const body = `${i}`;
+        const { status, body: report } = await router.call("/publish/echo", {
+          method: "POST",
+          body,
+        });
+        assertEquals(status, 202, JSON.stringify(report));
+        return report;
+      })());
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await syncs;
+    const reports = await Promise.all(publishes);
     const seen = new Set<string>();
     for (const report of reports) {
       const job = kube.getObject("batch/v1", "Job", "default", report.objects[0].name)!;
