@@ -25,60 +25,76 @@ export interface ConfigProblem {
  */
 export const TOPIC_NAME = /^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/;
 
-const schema = z.strictObject({
-  topics: z.array(
-    z.strictObject({
-      name: z.string().regex(TOPIC_NAME, {
-        message:
-          "must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
-      }),
-      configs: z.array(z.string()).min(1, { message: "must list at least one manifest file" }),
-    }),
-  ),
+/** The file: a list of topics, nothing else. Each topic is checked on its own. */
+const fileSchema = z.strictObject({ topics: z.array(z.unknown()) });
+
+const topicSchema = z.strictObject({
+  name: z.string().regex(TOPIC_NAME, {
+    message:
+      "must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+  }),
+  configs: z.array(z.string()).min(1, { message: "must list at least one manifest file" }),
 });
 
-/** Parses and checks the config file text; returns the topics or every problem found. */
-export function parseTopicConfig(
-  text: string,
-): { topics: TopicConfig[]; problems: [] } | { topics?: undefined; problems: ConfigProblem[] } {
+/** The topics of a config file, and every problem found in it. */
+export interface ParsedConfig {
+  /**
+   * The topics, when `problems` is empty. Otherwise the file cannot serve, and these are the
+   * entries whose manifest files can still be checked (names may be invalid or repeated), so
+   * that one pass reports the problems of the files as well as those of the config.
+   */
+  topics: TopicConfig[];
+  problems: ConfigProblem[];
+}
+
+/** Parses and checks the config file text: its topics, and every problem found. */
+export function parseTopicConfig(text: string): ParsedConfig {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return { problems: [{ path: "", message: `not valid JSON: ${(error as Error).message}` }] };
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
     return {
-      problems: parsed.error.issues.map((issue) => ({
-        path: jsonPath(issue.path),
-        message: issueMessage(issue),
-      })),
+      topics: [],
+      problems: [{ path: "", message: `not valid JSON: ${(error as Error).message}` }],
     };
   }
   const problems: ConfigProblem[] = [];
+  const issues = (prefix: PropertyKey[], error: z.ZodError) => {
+    for (const issue of error.issues) {
+      problems.push({ path: jsonPath([...prefix, ...issue.path]), message: issueMessage(issue) });
+    }
+  };
+  const file = fileSchema.safeParse(json);
+  if (!file.success) issues([], file.error);
+  const entries: unknown[] = Array.isArray((json as { topics?: unknown })?.topics)
+    ? (json as { topics: unknown[] }).topics
+    : [];
+
+  const topics: TopicConfig[] = [];
   const seen = new Map<string, number>();
-  parsed.data.topics.forEach((topic, i) => {
-    const first = seen.get(topic.name);
-    if (first !== undefined) {
+  entries.forEach((entry, i) => {
+    const topic = topicSchema.safeParse(entry);
+    if (!topic.success) issues(["topics", i], topic.error);
+    const name = topic.success ? topic.data.name : `topics[${i}]`;
+    const first = seen.get(name);
+    if (topic.success && first !== undefined) {
       problems.push({
         path: `topics[${i}].name`,
-        message: `duplicate topic name "${topic.name}" (also at topics[${first}])`,
+        message: `duplicate topic name "${name}" (also at topics[${first}])`,
       });
-    } else seen.set(topic.name, i);
-    topic.configs.forEach((path, j) => {
+    } else seen.set(name, i);
+    // The files of an entry that is wrong elsewhere are still checked (see ParsedConfig).
+    const listed = (entry as { configs?: unknown })?.configs;
+    const configs: string[] = [];
+    (Array.isArray(listed) ? listed : []).forEach((path, j) => {
+      if (typeof path !== "string") return;
       const problem = manifestPathProblem(path);
       if (problem) problems.push({ path: `topics[${i}].configs[${j}]`, message: problem });
+      else configs.push(normalizePath(path));
     });
+    if (configs.length > 0) topics.push({ name, configs });
   });
-  if (problems.length > 0) return { problems };
-  return {
-    topics: parsed.data.topics.map((t) => ({
-      name: t.name,
-      configs: t.configs.map(normalizePath),
-    })),
-    problems: [],
-  };
+  return { topics, problems };
 }
 
 /** Why a manifest path cannot be used, or undefined when it is fine. */

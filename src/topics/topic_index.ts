@@ -126,10 +126,10 @@ export async function buildTopicIndex(
   const configText = await readText({ files, path: configPath, report: (p) => problems.push(p) });
   if (configText === undefined) throw indexBuildError(files.revision, problems);
 
+  // A config with problems cannot serve, but the files it names are still compiled and
+  // checked, so that one build (and one run of `validate`) reports every problem.
   const config = parseTopicConfig(configText);
-  if (!config.topics) {
-    throw indexBuildError(files.revision, config.problems.map((p) => describe(configPath, p)));
-  }
+  for (const problem of config.problems) problems.push(describe(configPath, problem));
 
   // A file listed by several topics is compiled and checked once; an unchanged blob not at all.
   const blobs: Blobs = {
@@ -142,24 +142,24 @@ export async function buildTopicIndex(
   };
   const report = (problem: string) => void problems.push(problem);
   const compile = manifestCompiler(files, { policy: options.policy, blobs, report });
-  const topics = new Map<string, Topic>();
-  await Promise.all(config.topics.map(async (topic, i) => {
+  const built = await Promise.all(config.topics.map((topic, i) => {
     const where = `${configPath}: topics[${i}]`;
-    topics.set(topic.name, await buildTopic(topic, where, { compile, limits: options, report }));
+    return buildTopic(topic, where, { compile, limits: options, report });
   }));
+  // In config order, whatever order the reads finished in.
+  const topics = new Map(built.map((topic) => [topic.name, topic]));
   if (problems.length > 0) {
-    // Policy problems alone leave the commit serving; with other errors, report them all.
-    const policy = [...topics.values()].flatMap((t) => t.problems);
+    // Policy problems alone leave the commit serving; with other errors, report them all
+    // (from every topic: those of a broken config may share a name).
+    const policy = built.flatMap((t) => t.problems);
     throw indexBuildError(files.revision, [...new Set([...problems, ...policy])].sort());
   }
 
-  // Keep config order, whatever order the reads finished in.
-  const ordered = new Map(config.topics.map((t) => [t.name, topics.get(t.name)!]));
   const compiledCount = blobs.next.size - blobs.reusedCount;
   const index = {
     revision: files.revision,
     builtAt: new Date(),
-    topics: ordered,
+    topics,
     templates: { compiled: compiledCount, reused: blobs.reusedCount },
   };
   if (files.contentAddressed) templatesByBlob.set(index, blobs.next);
