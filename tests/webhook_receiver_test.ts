@@ -18,6 +18,7 @@ import {
 import { WebhookReceiver, type WebhookReceiverOptions } from "../src/webhook/receiver.ts";
 import { ReplayCache } from "../src/webhook/replay_cache.ts";
 import { indexBuildError } from "../src/topics/topic_index.ts";
+import { jsonLogger } from "../src/log/logger.ts";
 
 const SECRET = "s3cret-for-tests";
 const GIT_URL = "https://git.example.com/team/pipelines.git";
@@ -282,6 +283,31 @@ Deno.test("a pushed commit that cannot be used fails at once, without retries", 
   assertEquals(syncer.syncs, 1);
   assertEquals(receiver.status().lastPush?.state, "failed");
   assertStringIncludes(receiver.status().lastPush?.error ?? "", "cannot be used");
+});
+
+Deno.test("an unusable push says the last good index keeps serving only when there is one", async () => {
+  for (
+    const [index, expected] of [
+      [{ revision: OLD }, "pushed commit cannot be used; the last good index keeps serving"],
+      [
+        null,
+        "pushed commit cannot be used; no index yet: publishes answer 503 until a sync succeeds",
+      ],
+    ] as const
+  ) {
+    const warnings: string[] = [];
+    const { syncer, receiver } = await makeReceiver({
+      logger: jsonLogger({
+        level: "warn",
+        write: (line) => warnings.push(JSON.parse(line).message),
+      }),
+    });
+    syncer.index = index;
+    syncer.broken.add(NEW);
+    assertEquals((await deliver(receiver, "github", push("github"))).status, 202);
+    await receiver.settled();
+    assertEquals(warnings, [expected]);
+  }
 });
 
 Deno.test("a newer push supersedes one still being retried", async () => {
