@@ -24,7 +24,8 @@ import { configJson, ECHO_JOB } from "./support/fixtures.ts";
 import { GitServer } from "./support/git_server.ts";
 import { KubeSim, type SimRequest } from "./support/kube_sim/mod.ts";
 import { RouterProcess } from "./support/router_process.ts";
-import { DEFAULTS, ENV_NAMES, readSettings } from "../src/settings/settings.ts";
+import { ENV_NAMES, readSettings } from "../src/settings/settings.ts";
+import { DEFAULT_NAMESPACE } from "../src/validate/cli.ts";
 import { parseAllDocuments } from "yaml";
 
 const hasKubectl = onPath("kubectl") !== undefined;
@@ -140,7 +141,7 @@ Deno.test("pipeline authors cannot reach the router's Secret: Jobs and grants ar
   const config = await configEnv();
   const jobs = config.set.get("NAMESPACE");
   assertEquals(jobs, "gitfaas-jobs");
-  assertEquals(jobs, DEFAULTS.jobsNamespace, "validate's default namespace is deploy/'s");
+  assertEquals(jobs, DEFAULT_NAMESPACE, "validate's default namespace is deploy/'s");
   const settings = readSettings(Object.fromEntries(config.set));
   assertEquals(settings.allowedNamespaces ?? [settings.namespace], [jobs]);
   assert(routerNamespace !== jobs);

@@ -90,11 +90,6 @@ export const DEFAULTS = {
   listenAddress: "127.0.0.1",
   /** The ServiceAccount deploy/ runs the router as. */
   routerServiceAccount: "gitfaas",
-  /**
-   * The NAMESPACE deploy/ sets: the Jobs of topics run there, away from the router's own
-   * namespace and Secret. `validate` checks against it unless told another.
-   */
-  jobsNamespace: "gitfaas-jobs",
   maxBodyBytes: 1024 * 1024,
   webhookMaxBytes: 1024 * 1024,
   logLevel: "info",

@@ -13,7 +13,6 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import {
-  DEFAULTS,
   readSettings,
   type Settings,
   SettingsError,
@@ -21,6 +20,13 @@ import {
 } from "../settings/settings.ts";
 import type { BuildOptions } from "../topics/topic_index.ts";
 import { validateManifest, validateRepository, type ValidationResult } from "./validate.ts";
+
+/**
+ * The namespace objects go to when they name none, unless NAMESPACE or `--namespace` says
+ * otherwise: the NAMESPACE deploy/ installs the router with (`tests/deploy_test.ts` checks),
+ * where the Jobs of topics run, away from the router's own namespace and Secret.
+ */
+export const DEFAULT_NAMESPACE = "gitfaas-jobs";
 
 /** The variables `validate` reads, when the process may read them: the router's own. */
 const VALIDATE_ENV = [
@@ -51,7 +57,7 @@ A path, relative to the current folder, is one of:
 Options:
   --namespace <name>  the namespace objects go to when they name none, and the only one they
                       may name unless ALLOWED_NAMESPACES says otherwise
-                      (default: NAMESPACE, else "${DEFAULTS.jobsNamespace}", as deploy/ installs the router)
+                      (default: NAMESPACE, else "${DEFAULT_NAMESPACE}", as deploy/ installs the router)
   --config <path>     the config file inside the repository (default: CONFIG_PATH, else config.json)
   -h, --help          show this help
 
@@ -103,7 +109,7 @@ export async function runValidate(args: string[], options: RunOptions = {}): Pro
     console.error(`${program}: ${flagNames(error.message, parsed.values)}`);
     return 2;
   }
-  const namespace = settings.namespace ?? DEFAULTS.jobsNamespace;
+  const namespace = settings.namespace ?? DEFAULT_NAMESPACE;
   const build: BuildOptions = {
     configPath: settings.configPath,
     policy: settingsPolicy(settings, namespace),
