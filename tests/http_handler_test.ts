@@ -349,3 +349,71 @@ Deno.test("with a token, only the probes, webhooks and metrics stay open", async
   assertEquals((await call("/healthz")).status, 200);
   assert((await call("/metrics")).text.includes("gitfaas_publishes_total"));
 });
+
+Deno.test("render: the objects a publish would apply and their problems, nothing sent", async () => {
+  const preview = { namespace: "default", policy: POLICY };
+  const before = await setup({ noSync: true, handler: { preview } });
+  const early = await before.call("/render/note", { method: "POST", body: "" });
+  assertEquals([early.status, early.headers.get("retry-after")], [503, "5"]);
+
+  const { call, kube } = await setup({ handler: { preview } });
+  const fine = await call("/render/note?ns=default", { method: "POST", body: "hi" });
+  assertEquals(fine.status, 200, fine.text);
+  assertEquals([fine.body.topic, fine.body.revision, fine.body.problems], ["note", "c1", []]);
+  const [object] = fine.body.objects;
+  assertEquals([object.kind, object.namespace, object.manifest], [
+    "ConfigMap",
+    "default",
+    "note.yaml",
+  ]);
+  assertMatch(object.name, /^note-[a-z0-9]{5}$/);
+  assertEquals(atob(object.object.data.message), "hi");
+
+  const elsewhere = await call("/render/note?ns=kube-system", { method: "POST", body: "" });
+  assertEquals(elsewhere.body.problems, [
+    `note.yaml: document 1 (ConfigMap "${elsewhere.body.objects[0].name}"): namespace ` +
+    `"kube-system" is not allowed (ALLOWED_NAMESPACES: default)`,
+  ]);
+  const broken = await call("/render/broken", { method: "POST", body: "" });
+  assertEquals(broken.status, 200);
+  assertEquals(broken.body.problems.length, 2, broken.text);
+  assertStringIncludes(broken.body.problems[0], "cluster.yaml: line 1: document 1:");
+  assertStringIncludes(broken.body.problems[1], 'cluster.yaml: document 1 (Namespace "team-x")');
+
+  const unknown = await call("/render/nope", { method: "POST", body: "" });
+  assertEquals([unknown.status, unknown.body.error], [404, 'unknown topic "nope"']);
+  const get = await call("/render/note");
+  assertEquals([get.status, get.headers.get("allow")], [405, "POST"]);
+  assertEquals(kube.requests, []);
+});
+
+Deno.test("render is off without its options, and needs the token when one is set", async () => {
+  const off = await setup();
+  assertEquals((await off.call("/render/note", { method: "POST", body: "" })).status, 404);
+  const { call } = await setup({
+    handler: { preview: { namespace: "default", policy: POLICY }, publishToken: "t0ken" },
+  });
+  assertEquals((await call("/render/note", { method: "POST", body: "" })).status, 401);
+  const authorized = await call("/render/note", {
+    method: "POST",
+    body: "",
+    headers: { authorization: "Bearer t0ken" },
+  });
+  assertEquals(authorized.status, 200);
+});
+
+Deno.test("status says how the router runs; topics name their kinds and values", async () => {
+  const runtime = { mode: "render-only" as const, namespace: "team-a", pollIntervalSeconds: null };
+  const { call } = await setup({ handler: { runtime } });
+  const status = (await call("/status")).body;
+  assertEquals([status.mode, status.namespace, status.pollIntervalSeconds], [
+    "render-only",
+    "team-a",
+    null,
+  ]);
+  const topics = (await call("/topics")).body.topics;
+  assertEquals(topics.map((t: any) => [t.name, t.kinds, t.values]), [
+    ["note", [{ apiVersion: "v1", kind: "ConfigMap" }], ["ns"]],
+    ["broken", [{ apiVersion: "v1", kind: "Namespace" }], []],
+  ]);
+});

@@ -207,9 +207,27 @@ Deno.test("publish applies the topic's objects and reports each", async (t) => {
       assertEquals(ready.body.revision, await stack.repo.head());
       const topics = await router.call("/topics");
       assertEquals(topics.body.topics, [
-        { name: "echo", manifests: ["echo.yaml"], usable: true },
-        { name: "convert", manifests: ["multi.yaml"], usable: true },
-        { name: "web", manifests: ["web.yaml"], usable: true },
+        {
+          name: "echo",
+          manifests: ["echo.yaml"],
+          kinds: [{ apiVersion: "batch/v1", kind: "Job" }],
+          values: ["replicas", "greeting"],
+          usable: true,
+        },
+        {
+          name: "convert",
+          manifests: ["multi.yaml"],
+          kinds: [{ apiVersion: "v1", kind: "ConfigMap" }, { apiVersion: "batch/v1", kind: "Job" }],
+          values: [],
+          usable: true,
+        },
+        {
+          name: "web",
+          manifests: ["web.yaml"],
+          kinds: [{ apiVersion: "apps/v1", kind: "Deployment" }],
+          values: ["suffix", "replicas"],
+          usable: true,
+        },
       ]);
       const status = await router.call("/status");
       assertEquals(status.body.revision, await stack.repo.head());

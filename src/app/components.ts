@@ -20,6 +20,7 @@ import { type RunsFollower, startRuns } from "../runs/start.ts";
 import { type Settings, settingsPolicy } from "../settings/settings.ts";
 import { Syncer } from "../sync/syncer.ts";
 import { FileTemplateStore, type TemplateStore } from "../topics/template_store.ts";
+import { loadWebPage } from "../web/page.ts";
 import { WebhookReceiver } from "../webhook/receiver.ts";
 
 /** Options for {@linkcode createComponents}. */
@@ -104,6 +105,13 @@ export async function createComponents(
     draining: () => draining,
     metrics,
     source: { url: settings.gitUrl, branch: settings.gitBranch, configPath: settings.configPath },
+    runtime: {
+      mode: kube ? "apply" : "render-only",
+      namespace,
+      pollIntervalSeconds: settings.sourceDir ? null : settings.pollIntervalMs / 1000,
+    },
+    preview: { namespace, policy },
+    page: await loadWebPage(),
     logger,
   });
   const stopWatching = new AbortController();

@@ -7,8 +7,10 @@
 
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { PreviewOptions } from "../publish/preview.ts";
 import type { Publisher } from "../publish/publisher.ts";
 import type { Syncer } from "../sync/syncer.ts";
+import type { WebPage } from "../web/page.ts";
 import { authenticator, guarded } from "./auth.ts";
 import { errorBoundary } from "./error_response.ts";
 import { HttpError } from "./http_error.ts";
@@ -19,8 +21,10 @@ import { probeRoutes } from "./routes/probes.ts";
 import { publishRoute } from "./routes/publish.ts";
 import { refreshRoute } from "./routes/refresh.ts";
 import { type RunsApi, runsRoutes } from "./routes/runs.ts";
-import { statusRoute } from "./routes/status.ts";
+import { renderRoute } from "./routes/render.ts";
+import { type RuntimeStatus, statusRoute } from "./routes/status.ts";
 import { topicsRoute } from "./routes/topics.ts";
+import { webPageRoutes } from "./routes/web_page.ts";
 import { webhookRoute } from "./routes/webhook.ts";
 import { STATUS_CODE } from "./status.ts";
 
@@ -33,11 +37,17 @@ export interface HandlerOptions {
   maxBodyBytes: number;
   /** Shown on `/status`: where the index comes from (no credentials). */
   source: Record<string, unknown>;
+  /** Shown on `/status`: how the router runs. */
+  runtime?: RuntimeStatus;
+  /** `POST /render/<topic>`: namespace and policy of the preview; absent: it answers 404. */
+  preview?: PreviewOptions;
+  /** The web page at `GET /` and `/assets/…`; absent: they answer 404. */
+  page?: WebPage;
   /** Query limits for publishes. */
   maxQueryParams: number;
   maxQueryValueBytes: number;
   /**
-   * When set, every route but the probes, the webhook and `/metrics` needs
+   * When set, every route but the probes, the webhook, `/metrics` and the web page needs
    * `Authorization: Bearer <token>` (or, where it may act, a request token).
    */
   publishToken?: string;
@@ -71,14 +81,15 @@ export function routeTable(options: HandlerOptions): Route[] {
     publishToken: options.publishToken,
     requestTokenKey: options.requestTokenKey,
   });
+  const limits = {
+    maxBodyBytes: options.maxBodyBytes,
+    maxQueryParams: options.maxQueryParams,
+    maxQueryValueBytes: options.maxQueryValueBytes,
+  };
   const publish = publishRoute({
     publisher: options.publisher,
     index,
-    limits: {
-      maxBodyBytes: options.maxBodyBytes,
-      maxQueryParams: options.maxQueryParams,
-      maxQueryValueBytes: options.maxQueryValueBytes,
-    },
+    limits,
     runs: options.runs,
     metrics: options.metrics,
     logger: options.logger,
@@ -91,6 +102,7 @@ export function routeTable(options: HandlerOptions): Route[] {
   // its own result; nothing else.
   runs.scopes.set(publish, () => true);
   return [
+    ...(options.page ? webPageRoutes(options.page) : []),
     ...probeRoutes({ index, draining: options.draining }),
     ...guarded(
       [
@@ -98,12 +110,14 @@ export function routeTable(options: HandlerOptions): Route[] {
           index,
           syncStatus: () => syncer.status(),
           source: options.source,
+          runtime: options.runtime,
           webhookStatus: options.webhook && (() => options.webhook!.status()),
         }),
         topicsRoute({ index }),
         refreshRoute({ sync: () => syncer.sync() }),
         publish,
         ...runs.routes,
+        ...(options.preview ? [renderRoute({ index, preview: options.preview, limits })] : []),
       ],
       authenticate,
       runs.scopes,

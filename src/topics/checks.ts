@@ -75,6 +75,51 @@ export function checkTemplate(template: CompiledTemplate, policy: Policy): Templ
   return { errors, policy: violations };
 }
 
+/** An object after a render, as {@linkcode checkRenderedObject} reads it. */
+export interface RenderedObject {
+  apiVersion: string;
+  kind: string;
+  metadata?: { name?: unknown; generateName?: unknown; namespace?: unknown };
+}
+
+/**
+ * The object rules and the policy on one rendered object, with the values of a real request:
+ * what the index build checks on sample values, checked on these. `namespaced` as the router
+ * decides it without an API server (well-known cluster-scoped kinds). Each problem names the
+ * object; none when it may be applied.
+ */
+export function checkRenderedObject(
+  object: RenderedObject,
+  policy: Policy,
+  options: { namespaced: boolean },
+): string[] {
+  const problems: string[] = [];
+  const metadata = object.metadata ?? {};
+  const name = metadata.name;
+  const generateName = metadata.generateName;
+  if (typeof name === "string" && name !== "") {
+    if (!validName(name)) {
+      problems.push(
+        `metadata.name "${name}" is not a valid name: lowercase letters, digits, '-' and '.', ` +
+          `at most 253 characters`,
+      );
+    }
+  } else if (typeof generateName === "string" && generateName !== "") {
+    if (!validName(`${generateName}x0000`)) {
+      problems.push(`metadata.generateName "${generateName}" is not a valid name prefix`);
+    }
+  } else problems.push("it has neither metadata.name nor metadata.generateName");
+  const namespace = typeof metadata.namespace === "string" ? metadata.namespace : undefined;
+  const violation = policyViolation(policy, {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    namespace,
+    namespaced: options.namespaced,
+  });
+  if (violation) problems.push(violation);
+  return problems;
+}
+
 function validName(name: string): boolean {
   return name.length <= 253 && DNS_SUBDOMAIN.test(name);
 }

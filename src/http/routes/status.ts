@@ -1,5 +1,6 @@
 /**
- * `GET /status`: where the index comes from, how the last syncs went, which topics cannot be
+ * `GET /status`: where the index comes from, how the router runs (mode, namespace, poll
+ * interval), how the last syncs went, which topics cannot be
  * used and why, and what the webhook receiver saw last.
  * @module
  */
@@ -10,6 +11,16 @@ import { json } from "../json.ts";
 import { readRoute } from "../read_route.ts";
 import type { Route } from "../route.ts";
 
+/** How the router runs, as `/status` says beside the sync status. */
+export interface RuntimeStatus {
+  /** `apply`: publishes go to the cluster; `render-only`: they are rendered and checked only. */
+  mode: "apply" | "render-only";
+  /** Namespace for objects that name none. */
+  namespace: string;
+  /** Seconds between polls of the source; null when a folder is watched instead. */
+  pollIntervalSeconds: number | null;
+}
+
 /** What `/status` reports on. */
 export interface StatusOptions {
   /** The live index, or null before the first good sync. */
@@ -17,6 +28,8 @@ export interface StatusOptions {
   syncStatus: () => SyncStatus;
   /** Where the index comes from (no credentials). */
   source: Record<string, unknown>;
+  /** How the router runs: mode, namespace, poll interval. */
+  runtime?: RuntimeStatus;
   /** The webhook receiver's `status()`, when webhooks are on. */
   webhookStatus?: () => unknown;
 }
@@ -33,6 +46,7 @@ export function statusRoute(options: StatusOptions): Route {
       : {};
     return json({
       source: options.source,
+      ...options.runtime,
       ...options.syncStatus(),
       unusableTopics: unusable,
       webhook: options.webhookStatus?.() ?? { enabled: false },
