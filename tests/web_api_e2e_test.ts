@@ -8,43 +8,8 @@
  */
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
-import { configJson, ECHO_JOB, startStack } from "./support/fixtures.ts";
-
-/** A Job whose namespace comes from a query value: the policy can only judge it rendered. */
-export const PLACED_JOB = `apiVersion: batch/v1
-kind: Job
-metadata:
-  generateName: placed-
-  namespace: "{{ns}}"
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: placed
-          image: busybox
-`;
-
-/** A Secret: a denied kind, so its topic is unusable from the index build on. */
-export const SECRET = `apiVersion: v1
-kind: Secret
-metadata:
-  name: leaked-{{RANDOM}}
-stringData:
-  value: "{{MESSAGE}}"
-`;
-
-/** The repository the web tests serve. */
-export const WEB_FILES = {
-  "config.json": configJson({
-    echo: ["echo.yaml"],
-    placed: ["placed.yaml"],
-    secret: ["secret.yaml"],
-  }),
-  "echo.yaml": ECHO_JOB,
-  "placed.yaml": PLACED_JOB,
-  "secret.yaml": SECRET,
-};
+import { startStack } from "./support/fixtures.ts";
+import { WEB_FILES } from "./support/web_fixtures.ts";
 
 Deno.test("the page is served with a strict CSP, cache headers, HEAD and revalidation", async (t) => {
   const stack = await startStack({ files: WEB_FILES, env: { PUBLISH_TOKEN: "web-token" } });
