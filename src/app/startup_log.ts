@@ -47,7 +47,7 @@ export function logStartup(logger: Logger, facts: StartupFacts): void {
   if (facts.webhooks) logger.info("webhooks on: POST /webhook/git syncs on signed pushes");
   else logger.info("webhooks off: POST /webhook/git answers 404 until WEBHOOK_SECRET is set");
   if (settings.publishToken) {
-    logger.info("auth on: /publish, /refresh, /status and /topics need the PUBLISH_TOKEN");
+    logger.info("auth on: /publish, /render, /refresh, /status and /topics need the PUBLISH_TOKEN");
   } else {
     logger.warn(
       "auth off: anyone who reaches this port can publish; set PUBLISH_TOKEN to require a token",

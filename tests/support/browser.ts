@@ -44,7 +44,7 @@ export interface TestBrowser {
   page(): Promise<WatchedPage>;
   /**
    * Saves `page` as `<name>.png` in {@linkcode TestBrowser.screenshots}, and in
-   * `$WEB_SCREENSHOTS_DIR` when it is set (how `docs/` is refreshed).
+   * `$WEB_SCREENSHOTS_DIR` as `web-<name>.png` when it is set (how `docs/` is refreshed).
    */
   screenshot(page: Page, name: string): Promise<void>;
 }
@@ -92,7 +92,7 @@ export async function withBrowser(
       async screenshot(page, name) {
         const path = `${screenshots}/${name}.png`;
         await page.screenshot({ path, fullPage: true });
-        if (copyTo) await Deno.copyFile(path, `${copyTo}/${name}.png`);
+        if (copyTo) await Deno.copyFile(path, `${copyTo}/web-${name}.png`);
       },
     });
   } finally {
