@@ -110,8 +110,21 @@ const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" 
 function time(iso) {
   if (!iso) return h("span", { class: "muted" }, "—");
   const date = new Date(iso);
-  return h("time", { datetime: iso, title: iso }, `${dateFormat.format(date)} (${ago(date)})`);
+  return h(
+    "time",
+    { datetime: iso, title: iso, "data-relative": "" },
+    `${dateFormat.format(date)} (${ago(date)})`,
+  );
 }
+
+// Views are drawn again only when their data changes (so a selection or a focus survives the
+// polls); the "… ago" parts are brought up to date in place instead.
+setInterval(() => {
+  for (const element of document.querySelectorAll("time[data-relative]")) {
+    const date = new Date(element.dateTime);
+    element.textContent = `${dateFormat.format(date)} (${ago(date)})`;
+  }
+}, 15_000);
 
 const clockFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
 
@@ -224,6 +237,8 @@ function confirmDialog(title, text, yes) {
 async function overview(view) {
   const status = await api("/status");
   if (view.signal.aborted) return;
+  view.every(LIST_POLL_MS, () => overview(view));
+  if (!view.changed(status)) return;
   showLive(status);
   const sync = status.lastSync;
   const webhook = status.webhook ?? { enabled: false };
@@ -344,7 +359,6 @@ async function overview(view) {
         ),
     ),
   );
-  view.every(LIST_POLL_MS, () => overview(view));
 }
 
 function pollText(seconds) {
@@ -497,6 +511,8 @@ async function runs(view) {
     throw error;
   }
   if (view.signal.aborted) return;
+  view.every(LIST_POLL_MS, () => runs(view));
+  if (!view.changed(answer)) return;
   render(
     view.container,
     heading("Runs"),
@@ -517,7 +533,6 @@ async function runs(view) {
       ]),
     ),
   );
-  view.every(LIST_POLL_MS, () => runs(view));
 }
 
 /** One run: the pipeline as a tree, each step with its objects, timings, reason and result. */
@@ -528,6 +543,8 @@ async function run(view, runId) {
   // only when every step is.
   const final = FINAL.has(answer.status) &&
     answer.requests.every((r) => FINAL.has(r.status));
+  if (!final) view.every(RUN_POLL_MS, () => run(view, runId));
+  if (!view.changed(answer)) return;
   const byUuid = new Map(answer.requests.map((r) => [r.requestUuid, r]));
   const roots = answer.requests.filter((r) => !r.parent || !byUuid.has(r.parent));
   const cancel = h(
@@ -589,7 +606,6 @@ async function run(view, runId) {
     h("h2", {}, "Pipeline"),
     h("ol", { class: "tree", "aria-label": "Steps of the run" }, roots.map((r) => step(r, byUuid))),
   );
-  if (!final) view.every(RUN_POLL_MS, () => run(view, runId));
 }
 
 /** A step of the tree and, nested, the steps it started. */
@@ -926,6 +942,7 @@ function show({ focus = false } = {}) {
   const target = route(location.hash);
   const controller = new AbortController();
   let timer;
+  let last;
   const view = {
     container: main,
     signal: controller.signal,
@@ -935,6 +952,13 @@ function show({ focus = false } = {}) {
       timer = setTimeout(() => {
         if (!controller.signal.aborted) view.load(reload);
       }, ms);
+    },
+    /** Whether `data` differs from what the view last drew. */
+    changed(data) {
+      const text = JSON.stringify(data);
+      if (text === last) return false;
+      last = text;
+      return true;
     },
     refresh() {
       view.load(() => target.load(view));
