@@ -166,6 +166,18 @@ Deno.test({
           assertEquals(stack.kube.objects({ kind: "Job" }), []);
         });
 
+        await t.step("the overview follows a new revision without a reload", async () => {
+          await page.getByRole("link", { name: "Overview" }).click();
+          await page.getByRole("heading", { name: "Overview", level: 1 }).waitFor();
+          await page.evaluate(() => (globalThis as any).notReloaded = true);
+          const files = { ...FILES, "config.json": configJson({ collect: ["collect.yaml"] }) };
+          const next = await stack.repo.commitAndPush(files, "only collect");
+          assertEquals((await stack.router.call("/refresh")).status, 200);
+          await page.locator("#live code", { hasText: next.slice(0, 7) }).waitFor();
+          await page.getByText("Every topic can be published to.").waitFor();
+          assertEquals(await page.evaluate(() => (globalThis as any).notReloaded), true);
+        });
+
         await t.step("no console errors", () => {
           assertEquals(errors, []);
         });
