@@ -157,6 +157,20 @@ Deno.test("status, topics and render give the page what it shows", async (t) => 
       },
     );
 
+    await t.step("a value that makes no valid name is a problem", async () => {
+      const bad = await render("/render/named?name=Not_A_Name", "");
+      assertEquals(bad.body.problems, [
+        'named.yaml: document 1 (ConfigMap "Not_A_Name"): metadata.name "Not_A_Name" is not a ' +
+        "valid name: lowercase letters, digits, '-' and '.', at most 253 characters",
+      ]);
+      const none = await render("/render/named", "");
+      assertEquals(none.body.problems, [
+        "named.yaml: document 1 (ConfigMap): it has neither metadata.name nor " +
+        "metadata.generateName",
+      ]);
+      assertEquals((await render("/render/named?name=fine", "")).body.problems, []);
+    });
+
     await t.step("an unusable topic renders, with the index build's problems", async () => {
       const { status, body } = await render("/render/secret", "hello", "text/plain");
       assertEquals(status, 200);

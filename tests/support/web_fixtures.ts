@@ -31,14 +31,25 @@ stringData:
   value: "{{MESSAGE}}"
 `;
 
+/** A ConfigMap named by a query value: only a rendered name can be judged. */
+export const NAMED_CONFIGMAP = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: "{{name}}"
+data:
+  message: "{{MESSAGE}}"
+`;
+
 /** The repository the web tests serve. */
 export const WEB_FILES = {
   "config.json": configJson({
     echo: ["echo.yaml"],
     placed: ["placed.yaml"],
     secret: ["secret.yaml"],
+    named: ["named.yaml"],
   }),
   "echo.yaml": ECHO_JOB,
   "placed.yaml": PLACED_JOB,
   "secret.yaml": SECRET,
+  "named.yaml": NAMED_CONFIGMAP,
 };
