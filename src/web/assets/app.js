@@ -207,8 +207,13 @@ function render(container, ...children) {
   if (focused) container.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
 }
 
+let noticeTimer;
+
+/** Says `message` in the status line at the bottom (read out by screen readers) for a while. */
 function say(message) {
   notice.textContent = message;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => notice.textContent = "", 8000);
 }
 
 function errorBox(error) {
