@@ -49,7 +49,7 @@ export interface Settings {
   /** The router's own ServiceAccount: no object may run as it (it can read the router's Secret). */
   routerServiceAccount: string;
   logLevel: LogLevel;
-  /** Bearer token required on /publish, /refresh, /status and /topics; none: open. */
+  /** Bearer token required on /publish, /render, /refresh, /status and /topics; none: open. */
   publishToken?: string;
   deniedKinds: KindRule[];
   /** Namespaces objects may go to; undefined means the effective NAMESPACE alone. */
