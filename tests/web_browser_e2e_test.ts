@@ -332,7 +332,9 @@ Deno.test({
           assertEquals(stack.kube.objects({ kind: "Job" }).length, 3);
           await cancel.click();
           await page.getByRole("dialog").getByRole("button", { name: "Cancel the run" }).click();
-          await page.getByText(`Run ${running.runId.slice(0, 12)} cancelled`).waitFor();
+          const heading = `Run ${running.runId.slice(0, 12)} cancelled`;
+          await page.getByRole("heading", { name: heading }).waitFor();
+          assertStringIncludes(await mainText(page), `Job ${running.objects[0].name} (deleted)`);
           const names = stack.kube.objects({ kind: "Job" }).map((j) => j.metadata.name);
           assert(!names.includes(running.objects[0].name), names.join());
         });

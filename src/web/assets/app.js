@@ -483,11 +483,7 @@ function recentRequests(topic) {
           if (error instanceof Unauthorized) return askForToken();
           list.replaceChildren(
             error instanceof ApiError && error.status === 404
-              ? h(
-                "p",
-                { class: "muted" },
-                "This router has no runs API (GET /requests answered 404).",
-              )
+              ? h("p", { class: "muted" }, `No requests to show: ${error.message}.`)
               : errorBox(error),
           );
         }
@@ -509,7 +505,7 @@ async function runs(view) {
       render(
         view.container,
         heading("Runs"),
-        h("p", { class: "error" }, "This router has no runs API yet (GET /runs answered 404)."),
+        h("p", { class: "error" }, `No runs to show: ${error.message}.`),
       );
       return;
     }
@@ -542,7 +538,24 @@ async function runs(view) {
 
 /** One run: the pipeline as a tree, each step with its objects, timings, reason and result. */
 async function run(view, runId) {
-  const answer = await api(`/runs/${encodeURIComponent(runId)}`);
+  let answer;
+  try {
+    answer = await api(`/runs/${encodeURIComponent(runId)}`);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) throw error;
+    render(
+      view.container,
+      heading(`Run ${short(runId, 12)}`),
+      h(
+        "p",
+        { class: "error" },
+        `The cluster has nothing of this run (any more): its Jobs were cancelled or removed ` +
+          `after their TTL. The router said: ${error.message}.`,
+      ),
+      h("a", { href: "#/runs" }, "All runs"),
+    );
+    return;
+  }
   if (view.signal.aborted) return;
   // A run has failed as soon as one step failed, while other steps may still run: it is done
   // only when every step is.
@@ -568,8 +581,29 @@ async function run(view, runId) {
         if (!yes) return;
         try {
           const result = await api(`/runs/${encodeURIComponent(runId)}`, { method: "DELETE" });
-          say(`Run ${short(runId, 12)} cancelled: ${result.deleted.length} objects deleted.`);
-          view.refresh();
+          // Its Jobs are gone, so the cluster no longer knows the run: what was deleted is
+          // shown instead of reloading it.
+          view.stop();
+          render(
+            view.container,
+            heading(`Run ${short(runId, 12)} cancelled`, badge("deleted")),
+            h("p", {}, `${result.deleted.length} objects deleted:`),
+            h(
+              "ul",
+              { class: "plain" },
+              result.deleted.map((d) =>
+                h(
+                  "li",
+                  {},
+                  `${d.kind} `,
+                  h("code", {}, d.name),
+                  ` (${d.outcome === "gone" ? "already gone" : "deleted"})`,
+                )
+              ),
+            ),
+            h("a", { href: "#/runs" }, "All runs"),
+          );
+          main.querySelector("h1")?.focus();
         } catch (error) {
           if (error instanceof Unauthorized) return askForToken();
           say(`Cancel failed: ${error.message}`);
@@ -964,9 +998,6 @@ function show({ focus = false } = {}) {
       if (text === last) return false;
       last = text;
       return true;
-    },
-    refresh() {
-      view.load(() => target.load(view));
     },
     async load(step) {
       try {
