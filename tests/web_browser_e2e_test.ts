@@ -283,37 +283,53 @@ Deno.test({
         await step(
           "the run page draws the pipeline and follows the Job without a reload",
           async () => {
+            // collect → uncompress → convert, each step published by the one before it.
             await waitForRequest(stack, first.requestUuid);
-            const child = await publish(stack, "uncompress", "", first.traceparent);
-            await waitForRequest(stack, child.requestUuid);
+            const second = await publish(stack, "uncompress", "", first.traceparent);
+            await waitForRequest(stack, second.requestUuid);
+            const third = await publish(stack, "convert", "", second.traceparent);
+            await waitForRequest(stack, third.requestUuid);
             await page.getByRole("link", { name: first.runId.slice(0, 12) }).click();
             await page.getByRole("heading", { name: /^Run / }).waitFor();
-            const collect = page.locator("article.step", { hasText: "collect" }).first();
-            const uncompress = page.locator("ol.children article.step", { hasText: "uncompress" });
-            await uncompress.waitFor();
-            assertMatch(await collect.innerText(), /◌ pending/);
+            const tree = page.locator("ol.tree");
+            const collect = tree.locator(":scope > li > article.step");
+            const uncompress = tree.locator(":scope > li > ol.children > li > article.step");
+            const convert = tree.locator(
+              ":scope > li > ol.children > li > ol.children > li > article.step",
+            );
+            await convert.waitFor();
+            assertMatch(await collect.innerText(), /^collect\s+◌ pending/);
+            assertMatch(await uncompress.innerText(), /^uncompress\s+◌ pending/);
+            assertMatch(await convert.innerText(), /^convert\s+◌ pending/);
             await page.evaluate(() => (globalThis as any).notReloaded = true);
 
-            await setJobStatus(stack, first.objects[0].name, {
-              conditions: [{ type: "Complete", status: "True" }],
-              startTime: new Date(Date.now() - 5000).toISOString(),
-              completionTime: new Date().toISOString(),
+            // What the Job controller would write: started when published, ended now.
+            const now = () => new Date().toISOString();
+            const succeeded = (report: any) => ({
+              conditions: [{ type: "Complete", status: "True", lastTransitionTime: now() }],
+              startTime: report.startedAt,
+              completionTime: now(),
               succeeded: 1,
             });
+            await setJobStatus(stack, first.objects[0].name, succeeded(first));
             await collect.getByText("✓ succeeded").first().waitFor();
-            await setJobStatus(stack, child.objects[0].name, {
+            await setJobStatus(stack, second.objects[0].name, succeeded(second));
+            await uncompress.getByText("✓ succeeded").first().waitFor();
+            await setJobStatus(stack, third.objects[0].name, {
               conditions: [{
                 type: "Failed",
                 status: "True",
                 reason: "BackoffLimitExceeded",
                 message: "Job has reached the specified backoff limit",
+                lastTransitionTime: now(),
               }],
-              startTime: new Date(Date.now() - 3000).toISOString(),
+              startTime: third.startedAt,
               failed: 1,
             });
-            await uncompress.getByText("✕ failed").first().waitFor();
-            assertStringIncludes(await uncompress.innerText(), "BackoffLimitExceeded");
+            await convert.getByText("✕ failed").first().waitFor();
+            assertStringIncludes(await convert.innerText(), "BackoffLimitExceeded");
             assertMatch(await page.locator("h1").innerText(), /✕ failed/);
+            await page.getByText("Final: no more updates.").waitFor();
             assertEquals(await page.evaluate(() => (globalThis as any).notReloaded), true);
             await browser.screenshot(page, "run");
             await page.setViewportSize({ width: 390, height: 844 });
@@ -329,7 +345,7 @@ Deno.test({
           const cancel = page.getByRole("button", { name: "Cancel run" });
           await cancel.click();
           await page.getByRole("button", { name: "Keep it" }).click();
-          assertEquals(stack.kube.objects({ kind: "Job" }).length, 3);
+          assertEquals(stack.kube.objects({ kind: "Job" }).length, 4);
           await cancel.click();
           await page.getByRole("dialog").getByRole("button", { name: "Cancel the run" }).click();
           const heading = `Run ${running.runId.slice(0, 12)} cancelled`;
@@ -350,8 +366,12 @@ Deno.test({
   },
 });
 
-/** Publishes `body` to `topic` (as a child of `traceparent` when given); the 202 report. */
+/**
+ * Publishes `body` to `topic` (as a child of `traceparent` when given); the 202 report, with the
+ * time it was sent as `startedAt` (for the Job status a test writes).
+ */
 async function publish(stack: Stack, topic: string, body: string, traceparent?: string) {
+  const startedAt = new Date().toISOString();
   const { status, body: report } = await stack.router.call(`/publish/${topic}`, {
     method: "POST",
     body,
@@ -361,7 +381,7 @@ async function publish(stack: Stack, topic: string, body: string, traceparent?: 
     },
   });
   assertEquals(status, 202, JSON.stringify(report));
-  return report;
+  return { ...report, startedAt };
 }
 
 /** Waits until the runs API knows the request (its watch has seen the Job). */

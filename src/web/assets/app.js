@@ -144,7 +144,8 @@ function ago(date) {
 }
 
 function duration(seconds) {
-  if (seconds === null || seconds === undefined) return "—";
+  // Clocks of different nodes can disagree: a negative span says nothing.
+  if (seconds === null || seconds === undefined || seconds < 0) return "—";
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
   if (seconds < 120) return `${Math.round(seconds * 10) / 10} s`;
   const minutes = Math.floor(seconds / 60);
