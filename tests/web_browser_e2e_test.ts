@@ -338,6 +338,17 @@ Deno.test({
           },
         );
 
+        await step("a topic lists its recent requests, linked to their run", async () => {
+          await page.getByRole("link", { name: "Topics" }).click();
+          const row = page.locator("tbody tr").filter({ hasText: "collect.yaml" });
+          await row.getByText("Show").click();
+          const request = row.getByRole("link", { name: first.requestUuid.slice(0, 8) });
+          await request.waitFor();
+          assertStringIncludes(await row.locator(".requests li").innerText(), "✓ succeeded");
+          await request.click();
+          await page.getByRole("heading", { name: `Run ${first.runId.slice(0, 12)}` }).waitFor();
+        });
+
         await step("cancel asks first, then deletes the run's Jobs", async () => {
           const running = await publish(stack, "convert", "");
           await waitForRequest(stack, running.requestUuid);
