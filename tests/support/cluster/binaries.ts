@@ -50,7 +50,8 @@ export type Binaries = Record<string, string>;
 /** The `k8s.io/kubernetes` release the modules pin, e.g. `v1.37.2`. */
 export async function kubernetesVersion(): Promise<string> {
   const goMod = await Deno.readTextFile(new URL("kubernetes/go.mod", MODULES));
-  const match = goMod.match(/^\s*k8s\.io\/kubernetes (v\d+\.\d+\.\d+)\s*$/m);
+  // "// indirect": go mod tidy marks what only `tool` lines use so.
+  const match = goMod.match(/^\s*k8s\.io\/kubernetes (v\d+\.\d+\.\d+)(\s*\/\/.*)?$/m);
   if (!match) throw new Error("tests/cluster/kubernetes/go.mod requires no k8s.io/kubernetes");
   return match[1];
 }
