@@ -7,6 +7,7 @@
  * @module
  */
 
+import { isDeepStrictEqual } from "node:util";
 import { isSuccessfulStatus, STATUS_CODE } from "../http/status.ts";
 import type { KubeConnection, ResourceInfo } from "./connection.ts";
 import { answerJson, KubeApiError, statusError } from "./errors.ts";
@@ -127,7 +128,7 @@ export async function applyObject(
       }),
     options,
   );
-  const outcome = applyOutcome(status, before, body, options);
+  const outcome = applyOutcome(status, before, body, { ...options, applied: object });
   return {
     outcome,
     namespace: body.metadata?.namespace ?? metadata.namespace,
@@ -136,18 +137,18 @@ export async function applyObject(
 }
 
 /**
- * What a server-side apply did: `created` (201), `unchanged` when the object's resourceVersion
- * did not move, else `configured`.
+ * What a server-side apply did: `created` (201), `unchanged` when the object is as it was before
+ * in everything but what the server and controllers write, else `configured`.
  */
 function applyOutcome(
   status: number,
   before: KubeObject | undefined,
   after: KubeObject,
-  options: Pick<ApplyOptions, "checkExisting" | "ownerLabel">,
+  options: Pick<ApplyOptions, "checkExisting" | "ownerLabel"> & { applied: KubeObject },
 ): ApplyOutcome {
   if (status === STATUS_CODE.Created) return "created";
   if (before) {
-    return before.metadata?.resourceVersion === after.metadata?.resourceVersion
+    return isDeepStrictEqual(ownView(before, options.applied), ownView(after, options.applied))
       ? "unchanged"
       : "configured";
   }
@@ -157,6 +158,27 @@ function applyOutcome(
   return options.checkExisting && after.metadata?.labels?.[key] === value
     ? "unchanged"
     : "configured";
+}
+
+/**
+ * A stored object without what others write: its status, the server's bookkeeping
+ * (resourceVersion, generation, managedFields) and the annotations the applied object does not
+ * set. A controller writing status between the read and the apply (the Deployment controller
+ * does, often) moves the resourceVersion, which must not turn an apply that changed nothing
+ * into `configured`.
+ */
+function ownView(stored: KubeObject, applied: KubeObject): unknown {
+  const { status: _status, metadata = {}, ...rest } = stored;
+  const {
+    resourceVersion: _resourceVersion,
+    generation: _generation,
+    managedFields: _managedFields,
+    annotations = {},
+    ...ownMetadata
+  } = metadata;
+  const set = new Set(Object.keys(applied.metadata?.annotations ?? {}));
+  const own = Object.entries(annotations as Record<string, string>).filter(([k]) => set.has(k));
+  return { ...rest, metadata: { ...ownMetadata, annotations: Object.fromEntries(own) } };
 }
 
 async function call(
