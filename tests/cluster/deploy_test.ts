@@ -139,6 +139,10 @@ Deno.test("deploy/ installs on the real API server and its RBAC decides what the
         .every((c) => !c.metadata.name.startsWith("note-")),
       "nothing was stored",
     );
+    // Nothing else the router did (its watches of Jobs and pods included) was refused.
+    const refused = running.logs().map((line) => JSON.stringify(line))
+      .filter((line) => /forbidden/i.test(line) && !line.includes("configmaps"));
+    assertEquals(refused, [], "the Role refuses the router something it does");
   } finally {
     await router?.stop();
     await git.close();

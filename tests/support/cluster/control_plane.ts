@@ -75,7 +75,7 @@ export interface ClusterOptions {
 }
 
 /** One process of the control plane, its output kept in a log file. */
-class Component {
+class ComponentProcess {
   readonly #child: Deno.ChildProcess;
   readonly #logging: Promise<void>;
   readonly status: Promise<Deno.CommandStatus>;
@@ -176,7 +176,7 @@ export class Cluster {
   /** PEM of the CA that signed the API server's certificate. */
   readonly caPem: string;
   readonly #client: Deno.HttpClient;
-  readonly #components: Component[] = [];
+  readonly #components: ComponentProcess[] = [];
   /** False for a cluster attached to: another process started it and stops it. */
   readonly #owned: boolean;
   readonly #provisioning = new AbortController();
@@ -392,7 +392,7 @@ export class Cluster {
     }, ...running);
   }
 
-  #spawn(name: string, args: string[]): Component {
+  #spawn(name: string, args: string[]): ComponentProcess {
     const program = this.binaries[name];
     // setpriv: the kernel ends the component if this process dies without stopping it.
     const setpriv = onPath("setpriv");
@@ -406,7 +406,7 @@ export class Cluster {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const component = new Component(name, `${this.dir}/logs/${name}.log`, child);
+    const component = new ComponentProcess(name, `${this.dir}/logs/${name}.log`, child);
     this.#components.push(component);
     return component;
   }
@@ -415,7 +415,7 @@ export class Cluster {
     what: string,
     deadline: number,
     ready: () => Promise<boolean>,
-    ...watched: Component[]
+    ...watched: ComponentProcess[]
   ): Promise<void> {
     while (true) {
       const exited = watched.find((c) => c.exited);
