@@ -2,7 +2,8 @@
  * Jobs a publish creates, run by the real controllers: the Job controller starts a pod, kwok
  * plays it to Succeeded (or Failed, on request), the Job controller marks the Job Complete (or
  * Failed after `backoffLimit`), the TTL-after-finished controller removes the Job and the
- * garbage collector its pod.
+ * garbage collector its pod and its result Secret. The router follows all of it through its
+ * watch of the real API server (`GET /requests/<uuid>?wait=`).
  */
 
 import { assert, assertEquals } from "../support/assert.ts";
@@ -22,7 +23,7 @@ kind: Job
 metadata:
   generateName: quick-
 spec:
-  ttlSecondsAfterFinished: 2
+  ttlSecondsAfterFinished: 5
   backoffLimit: 0
   template:
     spec:
@@ -58,7 +59,7 @@ const FILES = {
   "failing.yaml": FAILING_JOB,
 };
 
-Deno.test("a published Job completes, then TTL removes it and the garbage collector its pod", async () => {
+Deno.test("a published Job completes, then TTL removes it and the garbage collector its pod and result", async () => {
   const stack = await startClusterStack("jobs", { files: FILES });
   const { cluster, namespace } = stack;
   try {
@@ -68,6 +69,20 @@ Deno.test("a published Job completes, then TTL removes it and the garbage collec
     const name: string = body.objects[0].name;
     const jobPath = `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`;
     const pods = () => list(cluster, `/api/v1/namespaces/${namespace}/pods`, `job-name=${name}`);
+
+    // The router follows the real Job through its watch: a wait ends when the Job does.
+    const done = await stack.router.call(`/requests/${body.requestUuid}?wait=60`);
+    assertEquals([done.status, done.body.status], [200, "succeeded"], JSON.stringify(done.body));
+    // A result is kept in a Secret the Job owns, so the garbage collector takes it with the Job.
+    const posted = await stack.router.call(`/requests/${body.requestUuid}/result`, {
+      method: "POST",
+      body: "42",
+      headers: { "content-type": "text/plain" },
+    });
+    assertEquals(posted.status, 201, JSON.stringify(posted.body));
+    const secretPath = `/api/v1/namespaces/${namespace}/secrets/gitfaas-result-${body.requestUuid}`;
+    const secret = await cluster.json(secretPath);
+    assertEquals(secret.metadata.ownerReferences[0].name, name);
 
     const complete = await eventually(`Job ${name} Complete`, async () => {
       const job = await getOrNone(cluster, jobPath);
@@ -86,6 +101,10 @@ Deno.test("a published Job completes, then TTL removes it and the garbage collec
       async () => (await getOrNone(cluster, jobPath)) === undefined,
     );
     await eventually(`the pod of ${name} collected`, async () => (await pods()).length === 0);
+    await eventually(
+      "the result collected",
+      async () => (await getOrNone(cluster, secretPath)) === undefined,
+    );
   } finally {
     await stack.close();
   }
@@ -105,6 +124,12 @@ Deno.test("a failing pod with backoffLimit 1 gives two pods and a Failed Job (Ba
       return trueCondition(job, "Failed") ? job : undefined;
     }, 120_000);
     assertEquals(trueCondition(failed, "Failed")!.reason, "BackoffLimitExceeded");
+    const request = await stack.router.call(`/requests/${body.requestUuid}?wait=60`);
+    assertEquals(
+      [request.status, request.body.status, request.body.reason],
+      [200, "failed", "BackoffLimitExceeded"],
+      JSON.stringify(request.body),
+    );
     assertEquals(failed.status.failed, 2);
     const pods = await list(cluster, `/api/v1/namespaces/${namespace}/pods`, `job-name=${name}`);
     assertEquals(pods.map((p) => p.status.phase), ["Failed", "Failed"]);
