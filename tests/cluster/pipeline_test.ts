@@ -6,7 +6,14 @@
  */
 
 import { assertEquals, assertMatch } from "../support/assert.ts";
-import { type ClusterStack, type Obj, startClusterStack } from "../support/cluster/testing.ts";
+import {
+  type ClusterStack,
+  eventually,
+  getOrNone,
+  type Obj,
+  startClusterStack,
+  trueCondition,
+} from "../support/cluster/testing.ts";
 
 const EXAMPLES = new URL("../../examples/", import.meta.url);
 
@@ -102,6 +109,15 @@ Deno.test("the example pipeline runs its three steps on the real API server", as
     const names = jobs.items.map((j: Obj) => j.metadata.generateName ?? j.metadata.name)
       .map((n: string) => n.replace(/-[a-z0-9]+$/, ""));
     assertEquals(names.sort(), ["collect", "convert", "uncompress"]);
+    // Each step's Job runs to the end on the fake node, its ephemeral volume claim bound.
+    for (const report of [collect.body, uncompress.body, convert.body]) {
+      const { namespace, name } = report.objects[0];
+      await eventually(`Job ${name} Complete`, async () =>
+        trueCondition(
+          await getOrNone(stack.cluster, `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`),
+          "Complete",
+        ) !== undefined);
+    }
   } finally {
     await stack.close();
   }
