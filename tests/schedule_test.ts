@@ -1,0 +1,68 @@
+import fc from "fast-check";
+import { assert, assertEquals } from "./support/assert.ts";
+import {
+  lastTick,
+  nextTick,
+  parseDuration,
+  parseSchedule,
+  type Schedule,
+  tickKey,
+} from "../src/schedule/schedule.ts";
+
+function parsed(text: string, timeZone?: string): Schedule {
+  const schedule = parseSchedule(text, { timeZone });
+  if ("problem" in schedule) throw new Error(schedule.problem);
+  return schedule;
+}
+
+Deno.test("cron in UTC and in a time zone", () => {
+  const at = new Date("2026-03-01T10:02:00Z");
+  assertEquals(nextTick(parsed("*/5 * * * *"), at).toISOString(), "2026-03-01T10:05:00.000Z");
+  // 09:00 in New York on a winter weekday is 14:00 UTC.
+  assertEquals(
+    nextTick(parsed("0 9 * * 1-5", "America/New_York"), at).toISOString(),
+    "2026-03-02T14:00:00.000Z",
+  );
+  assertEquals(lastTick(parsed("*/5 * * * *"), at).toISOString(), "2026-03-01T10:00:00.000Z");
+  // A tick exactly now is the last tick.
+  assertEquals(
+    lastTick(parsed("*/5 * * * *"), new Date("2026-03-01T10:05:00Z")).toISOString(),
+    "2026-03-01T10:05:00.000Z",
+  );
+});
+
+Deno.test("@every ticks on multiples of its period, the same on every replica", () => {
+  const every = parsed("@every 2s");
+  assertEquals(nextTick(every, new Date(1001)).getTime(), 2000);
+  assertEquals(nextTick(every, new Date(2000)).getTime(), 4000);
+  assertEquals(lastTick(every, new Date(3999)).getTime(), 2000);
+  fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 40 }), (t) => {
+    const next = nextTick(every, new Date(t)).getTime();
+    assert(next > t && next - t <= 2000 && next % 2000 === 0);
+  }));
+});
+
+Deno.test("bad schedules are refused with a sentence that says what to write", () => {
+  for (
+    const [text, zone, part] of [
+      ["* * * *", undefined, "five-field"],
+      ["* * * * * *", undefined, "five-field"],
+      ["61 * * * *", undefined, "61"],
+      ["@every 500ms", undefined, "at least 1s"],
+      ["@every soon", undefined, "@every <duration>"],
+      ["0 0 * * *", "Nowhere/Land", "unknown time zone"],
+      ["@every 5m", "UTC", "timeZone"],
+    ] as const
+  ) {
+    const result = parseSchedule(text, { timeZone: zone });
+    assert("problem" in result, text);
+    assert(result.problem.includes(part), `${text}: ${result.problem}`);
+  }
+});
+
+Deno.test("durations and tick keys", () => {
+  assertEquals(parseDuration("1h30m"), 5_400_000);
+  assertEquals(parseDuration("30s"), 30_000);
+  assertEquals(parseDuration("5"), undefined);
+  assertEquals(tickKey("collect", new Date(0)), "schedule:collect:1970-01-01T00:00:00.000Z");
+});
