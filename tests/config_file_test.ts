@@ -72,3 +72,31 @@ Deno.test("text that is not JSON is one clear problem", () => {
   assertEquals(result.problems[0].path, "");
   assertEquals(result.problems[0].message.startsWith("not valid JSON"), true);
 });
+
+Deno.test("a topic may carry a schedule; a bad one names its path and what to write", () => {
+  const ok = parseTopicConfig(JSON.stringify({
+    topics: [
+      { name: "nightly", configs: ["a.yaml"], schedule: "0 2 * * *", timeZone: "Europe/Paris" },
+      { name: "often", configs: ["a.yaml"], schedule: "@every 30s", startingDeadlineSeconds: 60 },
+    ],
+  }));
+  assertEquals(ok.problems, []);
+  assertEquals(ok.topics?.[0].schedule?.schedule, {
+    kind: "cron",
+    expression: "0 2 * * *",
+    timeZone: "Europe/Paris",
+  });
+  assertEquals(ok.topics?.[1].schedule?.startingDeadlineSeconds, 60);
+  const bad = parseTopicConfig(JSON.stringify({
+    topics: [
+      { name: "a", configs: ["a.yaml"], schedule: "every minute" },
+      { name: "b", configs: ["a.yaml"], timeZone: "UTC" },
+      { name: "c", configs: ["a.yaml"], schedule: "@every 100ms" },
+    ],
+  }));
+  assertEquals(bad.problems.map((p) => p.path), [
+    "topics[0].schedule",
+    "topics[1].timeZone",
+    "topics[2].schedule",
+  ]);
+});

@@ -5,12 +5,22 @@
  */
 
 import { z } from "zod";
+import { parseSchedule, type Schedule } from "../schedule/schedule.ts";
 
 /** One topic as written in the config file. */
 export interface TopicConfig {
   name: string;
   /** Manifest paths, relative to the repository root. */
   configs: string[];
+  /** When set, the topic is also published at each tick of this schedule. */
+  schedule?: TopicSchedule;
+}
+
+/** A topic's schedule as the config file gives it, parsed. */
+export interface TopicSchedule {
+  schedule: Schedule;
+  /** A tick missed while no replica ran is published on return if at most this old. */
+  startingDeadlineSeconds?: number;
 }
 
 /** A problem in the config file, at a JSON path such as `topics[1].configs[0]`. */
@@ -34,6 +44,9 @@ const topicSchema = z.strictObject({
       "must be 1 to 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
   }),
   configs: z.array(z.string()).min(1, { message: "must list at least one manifest file" }),
+  schedule: z.string().optional(),
+  timeZone: z.string().optional(),
+  startingDeadlineSeconds: z.number().int().min(1).optional(),
 });
 
 /** The topics of a config file, and every problem found in it. */
@@ -92,9 +105,33 @@ export function parseTopicConfig(text: string): ParsedConfig {
       if (problem) problems.push({ path: `topics[${i}].configs[${j}]`, message: problem });
       else configs.push(normalizePath(path));
     });
-    if (configs.length > 0) topics.push({ name, configs });
+    const schedule = topic.success ? scheduleOf(topic.data, i, problems) : undefined;
+    if (configs.length > 0) topics.push({ name, configs, ...(schedule ? { schedule } : {}) });
   });
   return { topics, problems };
+}
+
+/** A topic's schedule, parsed; a problem (with its JSON path) when it is wrong. */
+function scheduleOf(
+  topic: { schedule?: string; timeZone?: string; startingDeadlineSeconds?: number },
+  i: number,
+  problems: ConfigProblem[],
+): TopicSchedule | undefined {
+  if (topic.schedule === undefined) {
+    for (const key of ["timeZone", "startingDeadlineSeconds"] as const) {
+      if (topic[key] !== undefined) {
+        problems.push({ path: `topics[${i}].${key}`, message: `needs a "schedule"` });
+      }
+    }
+    return undefined;
+  }
+  const schedule = parseSchedule(topic.schedule, { timeZone: topic.timeZone });
+  if ("problem" in schedule) {
+    problems.push({ path: `topics[${i}].schedule`, message: schedule.problem });
+    return undefined;
+  }
+  const deadline = topic.startingDeadlineSeconds;
+  return { schedule, ...(deadline === undefined ? {} : { startingDeadlineSeconds: deadline }) };
 }
 
 /** Why a manifest path cannot be used, or undefined when it is fine. */

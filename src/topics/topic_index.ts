@@ -11,7 +11,12 @@ import { decodeUtf8 } from "../lib/bytes.ts";
 import type { Policy } from "../policy/policy.ts";
 import { type CompiledTemplate, compileTemplate, TemplateError } from "../render/template.ts";
 import { checkTemplate } from "./checks.ts";
-import { type ConfigProblem, parseTopicConfig, type TopicConfig } from "./config_file.ts";
+import {
+  type ConfigProblem,
+  parseTopicConfig,
+  type TopicConfig,
+  type TopicSchedule,
+} from "./config_file.ts";
 import type { TemplateLookup } from "./template_store.ts";
 
 /** One manifest file of a topic. */
@@ -29,6 +34,8 @@ export interface Topic {
   manifests: readonly Manifest[];
   /** Why the topic cannot be published to (policy violations); empty when it can. */
   problems: readonly string[];
+  /** When set, the topic is also published at each tick. */
+  schedule?: TopicSchedule;
 }
 
 /** All topics of one commit. */
@@ -236,6 +243,7 @@ async function buildTopic(
     name: topic.name,
     manifests,
     problems: [...new Set(manifests.flatMap((m) => m.policyProblems))],
+    ...(topic.schedule ? { schedule: topic.schedule } : {}),
   };
 }
 
