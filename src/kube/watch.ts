@@ -29,6 +29,8 @@ export interface WatchHandlers<T extends WatchedObject> {
 export interface WatchOptions {
   /** `labelSelector` query parameter. */
   labelSelector?: string;
+  /** `fieldSelector` query parameter, such as `metadata.name=x`. */
+  fieldSelector?: string;
   /** Stops the watch for good. */
   signal: AbortSignal;
   /** Seconds a single watch request lasts before it is renewed (default 300). */
@@ -83,6 +85,7 @@ async function list<T extends WatchedObject>(
 ): Promise<string> {
   const query = new URLSearchParams();
   if (options.labelSelector) query.set("labelSelector", options.labelSelector);
+  if (options.fieldSelector) query.set("fieldSelector", options.fieldSelector);
   const response = await kube.request("GET", `${path}?${query}`, { signal: options.signal });
   if (response.status !== 200) throw statusError(response);
   const body = JSON.parse(response.text) as {
@@ -107,6 +110,7 @@ async function watchFrom<T extends WatchedObject>(
   });
   if (version) query.set("resourceVersion", version);
   if (options.labelSelector) query.set("labelSelector", options.labelSelector);
+  if (options.fieldSelector) query.set("fieldSelector", options.fieldSelector);
   const response = await kube.stream(`${path}?${query}`, { signal: options.signal });
   if (response.status === 410) {
     await response.body?.cancel();

@@ -136,6 +136,7 @@ const builtIns: BuiltIn[] = [
     all: true,
   },
   { apiVersion: "batch/v1", plural: "jobs", kind: "Job", status: true, all: true },
+  { apiVersion: "coordination.k8s.io/v1", plural: "leases", kind: "Lease" },
   {
     apiVersion: "networking.k8s.io/v1",
     plural: "ingresses",

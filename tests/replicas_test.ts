@@ -1,0 +1,104 @@
+// Needs: the API simulator (server-side apply of ConfigMaps and Leases, list, watch with a field
+// selector).
+import { assert, assertEquals } from "./support/assert.ts";
+import { KubeSim } from "./support/kube_sim/mod.ts";
+import { connectKube, type KubeConnection } from "../src/kube/connection.ts";
+import { replicaIdentity } from "../src/replicas/identity.ts";
+import {
+  dropLease,
+  liveReplicas,
+  renewLease,
+  replicasAgree,
+} from "../src/replicas/replica_lease.ts";
+import {
+  recordSyncRequest,
+  type SyncRequest,
+  watchSyncRequests,
+} from "../src/replicas/sync_requests.ts";
+
+async function withKube(test: (kube: KubeConnection) => Promise<void>) {
+  const sim = await KubeSim.start({ tls: false, namespaces: ["gitfaas"] });
+  const dir = await Deno.makeTempDir();
+  await sim.writeKubeconfig(`${dir}/config`, { namespace: "gitfaas" });
+  const kube = await connectKube({ kubeconfig: `${dir}/config` });
+  try {
+    await test(kube);
+  } finally {
+    kube.close();
+    await sim.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("identity: the pod's, or host name and pid made into a name", () => {
+  const fallback = { hostname: "Dev_Box.local", pid: 42, namespace: "jobs" };
+  assertEquals(
+    replicaIdentity({ POD_NAME: "gitfaas-7d9-x2", POD_NAMESPACE: "gitfaas" }, fallback),
+    {
+      name: "gitfaas-7d9-x2",
+      namespace: "gitfaas",
+    },
+  );
+  assertEquals(replicaIdentity({}, fallback), { name: "dev-box-local-42", namespace: "jobs" });
+});
+
+Deno.test("a recorded sync request reaches a watcher, and one that starts later", async () => {
+  await withKube(async (kube) => {
+    const stop = new AbortController();
+    const seen: SyncRequest[] = [];
+    let notify = () => {};
+    await watchSyncRequests(kube, {
+      namespace: "gitfaas",
+      signal: stop.signal,
+      onRequest: (request) => {
+        seen.push(request);
+        notify();
+      },
+    });
+    const arrived = new Promise<void>((resolve) => notify = resolve);
+    const request = { revision: "a".repeat(40), at: "2026-11-30T00:00:00.000Z", by: "r1" };
+    await recordSyncRequest(kube, request, { namespace: "gitfaas" });
+    await arrived;
+    assertEquals(seen, [request]);
+
+    const later: SyncRequest[] = [];
+    await watchSyncRequests(kube, {
+      namespace: "gitfaas",
+      signal: stop.signal,
+      onRequest: (r) => later.push(r),
+    });
+    assertEquals(later, [request]);
+    stop.abort();
+  });
+});
+
+Deno.test("leases: live replicas listed, expired ones not, agreement on the revision", async () => {
+  await withKube(async (kube) => {
+    const now = new Date();
+    const state = { revision: "abc", lastSync: now.toISOString(), healthy: true };
+    await renewLease(kube, state, { namespace: "gitfaas", name: "r1", durationSeconds: 30 });
+    await renewLease(kube, state, { namespace: "gitfaas", name: "r2", durationSeconds: 30 });
+    await renewLease(kube, { ...state, revision: "old" }, {
+      namespace: "gitfaas",
+      name: "dead",
+      durationSeconds: 30,
+      now: new Date(now.getTime() - 60_000),
+    });
+    let live = await liveReplicas(kube, { namespace: "gitfaas" });
+    assertEquals(live.map((r) => [r.name, r.revision, r.healthy]), [
+      ["r1", "abc", true],
+      ["r2", "abc", true],
+    ]);
+    assert(replicasAgree(live));
+    await renewLease(kube, { ...state, revision: "def" }, {
+      namespace: "gitfaas",
+      name: "r2",
+      durationSeconds: 30,
+    });
+    live = await liveReplicas(kube, { namespace: "gitfaas" });
+    assert(!replicasAgree(live));
+    await dropLease(kube, { namespace: "gitfaas", name: "r2" });
+    await dropLease(kube, { namespace: "gitfaas", name: "r2" });
+    assertEquals((await liveReplicas(kube, { namespace: "gitfaas" })).map((r) => r.name), ["r1"]);
+  });
+});
