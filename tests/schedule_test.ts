@@ -66,3 +66,75 @@ Deno.test("durations and tick keys", () => {
   assertEquals(parseDuration("5"), undefined);
   assertEquals(tickKey("collect", new Date(0)), "schedule:collect:1970-01-01T00:00:00.000Z");
 });
+
+import { Scheduler, type TickRecord } from "../src/schedule/scheduler.ts";
+
+function scheduled(name: string, text: string, startingDeadlineSeconds?: number) {
+  return { name, schedule: { schedule: parsed(text), startingDeadlineSeconds } };
+}
+
+Deno.test("three replicas fire the same ticks with the same keys, each tick once per replica", async () => {
+  const fired: string[][] = [[], [], []];
+  const schedulers = fired.map((keys) =>
+    new Scheduler({
+      topics: () => [scheduled("often", "@every 1s")],
+      publish: (_topic, key) => {
+        keys.push(key);
+        return Promise.resolve();
+      },
+    })
+  );
+  const started = Date.now();
+  await Promise.all(schedulers.map((s) => s.start()));
+  await new Promise((resolve) => setTimeout(resolve, 2_600));
+  schedulers.forEach((s) => s.stop());
+  const ended = Date.now();
+  const union = new Set(fired.flat());
+  for (const keys of fired) assertEquals(new Set(keys).size, keys.length, "a tick fired twice");
+  for (const key of union) {
+    const tick = Date.parse(key.slice("schedule:often:".length));
+    assert(tick % 1000 === 0 && tick > started && tick <= ended, key);
+  }
+  // Every tick of the window fired; the last may fall after a replica stopped.
+  const ticks = Math.floor(ended / 1000) - Math.floor(started / 1000);
+  assert(union.size >= ticks - 1 && union.size <= ticks, `${ticks} ticks: ${[...union]}`);
+});
+
+Deno.test("a missed tick runs on return only within its starting deadline and if not recorded", async () => {
+  const tick = new Date("2026-03-01T10:00:00Z");
+  const now = new Date("2026-03-01T10:00:40Z");
+  const record = (last?: Date): TickRecord & { written: string[] } => {
+    const written: string[] = [];
+    return {
+      written,
+      lastFired: () => Promise.resolve(last),
+      recordFired: (_topic, t) => {
+        written.push(t.toISOString());
+        return Promise.resolve();
+      },
+    };
+  };
+  const run = async (deadline: number | undefined, last?: Date) => {
+    const keys: string[] = [];
+    const store = record(last);
+    const scheduler = new Scheduler({
+      topics: () => [scheduled("nightly", "0 10 * * *", deadline)],
+      publish: (_topic, key) => {
+        keys.push(key);
+        return Promise.resolve();
+      },
+      record: store,
+      now: () => now,
+    });
+    await scheduler.catchUp();
+    scheduler.stop();
+    return { keys, written: store.written };
+  };
+  assertEquals(await run(60), {
+    keys: [tickKey("nightly", tick)],
+    written: [tick.toISOString()],
+  });
+  assertEquals((await run(30)).keys, [], "past its starting deadline");
+  assertEquals((await run(undefined)).keys, [], "no starting deadline: missed ticks are skipped");
+  assertEquals((await run(60, tick)).keys, [], "another replica fired it already");
+});
