@@ -102,3 +102,16 @@ Deno.test("leases: live replicas listed, expired ones not, agreement on the revi
     assertEquals((await liveReplicas(kube, { namespace: "gitfaas" })).map((r) => r.name), ["r1"]);
   });
 });
+
+import { clusterTickRecord } from "../src/schedule/tick_record.ts";
+
+Deno.test("tick records: one key per topic, written by any replica, read by any", async () => {
+  await withKube(async (kube) => {
+    const record = clusterTickRecord(kube, { namespace: "gitfaas" });
+    assertEquals(await record.lastFired("nightly"), undefined);
+    await record.recordFired("nightly", new Date("2026-03-01T10:00:00Z"));
+    await record.recordFired("hourly", new Date("2026-03-01T11:00:00Z"));
+    assertEquals(await record.lastFired("nightly"), new Date("2026-03-01T10:00:00Z"));
+    assertEquals(await record.lastFired("hourly"), new Date("2026-03-01T11:00:00Z"));
+  });
+});
