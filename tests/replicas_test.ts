@@ -20,7 +20,7 @@ async function withKube(test: (kube: KubeConnection) => Promise<void>) {
   const sim = await KubeSim.start({ tls: false, namespaces: ["gitfaas"] });
   const dir = await Deno.makeTempDir();
   await sim.writeKubeconfig(`${dir}/config`, { namespace: "gitfaas" });
-  const kube = await connectKube({ kubeconfig: `${dir}/config` });
+  const kube = await connectKube({ kubeconfig: `${dir}/config`, maxInflight: 8 });
   try {
     await test(kube);
   } finally {
