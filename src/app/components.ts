@@ -22,6 +22,10 @@ import { Syncer } from "../sync/syncer.ts";
 import { FileTemplateStore, type TemplateStore } from "../topics/template_store.ts";
 import { loadWebPage } from "../web/page.ts";
 import { WebhookReceiver } from "../webhook/receiver.ts";
+import { replicaIdentity } from "../replicas/identity.ts";
+import { Replicas } from "../replicas/replicas.ts";
+import { Scheduler } from "../schedule/scheduler.ts";
+import { clusterTickRecord } from "../schedule/tick_record.ts";
 
 /** Options for {@linkcode createComponents}. */
 export interface ComponentOptions {
@@ -73,7 +77,12 @@ export async function createComponents(
   });
   const source = await openSource(settings, logger);
   const metrics = new Metrics();
-  const syncer = createSyncer(settings, { source, policy, metrics, logger });
+  // A new index re-reads the schedules and tells the other replicas at once (their /status).
+  const onIndexChange = () => {
+    scheduler?.refresh();
+    replicas?.beatNow();
+  };
+  const syncer = createSyncer(settings, { source, policy, metrics, logger, onIndexChange });
   const follower = kube && followRuns(settings, { kube, namespace, syncer, metrics, logger });
   const tokenSecret = settings.requestTokenSecret ?? settings.publishToken;
   const requestTokens = tokenSecret
@@ -89,7 +98,18 @@ export async function createComponents(
     follower,
     requestTokens,
   });
-  const webhook = createWebhook(settings, { syncer, metrics, logger });
+  const replicas = kube && new Replicas({
+    kube,
+    identity: replicaIdentity(
+      { POD_NAME: settings.podName, POD_NAMESPACE: settings.podNamespace },
+      { hostname: Deno.hostname(), pid: Deno.pid, namespace },
+    ),
+    syncer,
+    logger,
+  });
+  const scheduler = kube &&
+    createScheduler({ kube, replicas: replicas!, syncer, publisher, logger });
+  const webhook = createWebhook(settings, { syncer, metrics, logger, replicas });
   let draining = false;
   const handler = createHandler({
     syncer,
@@ -103,6 +123,7 @@ export async function createComponents(
     runs: follower?.runs,
     maxResultBytes: settings.maxResultBytes,
     draining: () => draining,
+    replicas: replicas && (() => replicas.status()),
     metrics,
     source: { url: settings.gitUrl, branch: settings.gitBranch, configPath: settings.configPath },
     runtime: {
@@ -123,6 +144,12 @@ export async function createComponents(
     webhook,
     handler,
     startSyncing() {
+      replicas?.start().catch((error) =>
+        logger.warn("cannot follow the other replicas", { error: String(error) })
+      );
+      scheduler?.start().catch((error) =>
+        logger.warn("cannot start the schedules", { error: String(error) })
+      );
       const folder = source.source;
       if (!(folder instanceof DirectorySource)) return syncer.startPolling(settings.pollIntervalMs);
       // Development: the folder is read again whenever something in it changes.
@@ -136,6 +163,8 @@ export async function createComponents(
     },
     async close() {
       stopWatching.abort();
+      scheduler?.stop();
+      await replicas?.stop();
       await webhook?.stop();
       await syncer.stop();
       follower?.close();
@@ -208,7 +237,13 @@ function cacheName(settings: Pick<Settings, "gitUrl" | "gitBranch">): string {
 
 function createSyncer(
   settings: Settings,
-  parts: { source: OpenedSource; policy: Policy; metrics: Metrics; logger: Logger },
+  parts: {
+    source: OpenedSource;
+    policy: Policy;
+    metrics: Metrics;
+    logger: Logger;
+    onIndexChange: () => void;
+  },
 ): Syncer {
   const { metrics } = parts;
   return new Syncer(parts.source.source, {
@@ -218,12 +253,14 @@ function createSyncer(
     maxObjectsPerPublish: settings.maxObjectsPerPublish,
     templateStore: parts.source.templateStore,
     logger: parts.logger,
-    onSync: ({ result, durationMs }) =>
+    onSync: ({ result, durationMs }) => {
       metrics.synced(
         result ? (result.changed ? "changed" : "unchanged") : "failed",
         durationMs / 1000,
         result?.revision,
-      ),
+      );
+      if (result?.changed) parts.onIndexChange();
+    },
   });
 }
 
@@ -284,7 +321,7 @@ function followRuns(
 /** The webhook receiver, when WEBHOOK_SECRET is set. */
 function createWebhook(
   settings: Settings,
-  parts: { syncer: Syncer; metrics: Metrics; logger: Logger },
+  parts: { syncer: Syncer; metrics: Metrics; logger: Logger; replicas?: Replicas },
 ): WebhookReceiver | undefined {
   if (!settings.webhookSecret) return undefined;
   const { metrics } = parts;
@@ -295,5 +332,39 @@ function createWebhook(
     maxBodyBytes: settings.webhookMaxBytes,
     logger: parts.logger,
     onDelivery: (record) => metrics.webhook(record.provider ?? "unknown", record.outcome),
+    // Push fan-out: every replica watches the recorded revision and syncs to it.
+    onPush: parts.replicas && ((push) => parts.replicas!.requestSync(push.revision)),
+  });
+}
+
+/**
+ * Scheduled topics: every replica fires every tick with the tick's Idempotency-Key, so the API
+ * server keeps one request per tick; the last fired tick is kept beside the sync requests.
+ */
+function createScheduler(
+  parts: {
+    kube: KubeConnection;
+    replicas: Replicas;
+    syncer: Syncer;
+    publisher: Publisher;
+    logger: Logger;
+  },
+): Scheduler {
+  const { syncer, publisher } = parts;
+  return new Scheduler({
+    topics: () => syncer.index?.topics.values() ?? [],
+    publish: async (topic, idempotencyKey) => {
+      const result = await publisher.publish({
+        topic,
+        body: new Uint8Array(),
+        query: [],
+        idempotencyKey,
+      });
+      if (result.status >= 300) {
+        throw new Error(`answered ${result.status}: ${JSON.stringify(result.report.objects)}`);
+      }
+    },
+    record: clusterTickRecord(parts.kube, { namespace: parts.replicas.namespace }),
+    logger: parts.logger,
   });
 }

@@ -57,6 +57,8 @@ export interface HandlerOptions {
   runs?: RunsApi;
   /** Largest result a step may post (MAX_RESULT_BYTES). */
   maxResultBytes?: number;
+  /** The live replicas, for `/status`. */
+  replicas?: () => Promise<unknown>;
   /** True while shutting down: /readyz answers 503 so no new traffic is sent here. */
   draining?: () => boolean;
   /** Served on `/metrics`; publishes are counted in it. */
@@ -112,6 +114,7 @@ export function routeTable(options: HandlerOptions): Route[] {
           source: options.source,
           runtime: options.runtime,
           webhookStatus: options.webhook && (() => options.webhook!.status()),
+          replicas: options.replicas,
         }),
         topicsRoute({ index }),
         refreshRoute({ sync: () => syncer.sync() }),

@@ -72,6 +72,10 @@ export interface Settings {
   requestTokenTtlMs: number;
   /** Largest result a step may post. */
   maxResultBytes: number;
+  /** This replica's name (POD_NAME, from the downward API); unset: host name and pid. */
+  podName?: string;
+  /** The namespace of the replicas' shared objects (POD_NAMESPACE); unset: NAMESPACE's. */
+  podNamespace?: string;
   /** Most callers held by `?wait` at once. */
   maxWaiters: number;
 }
@@ -161,6 +165,9 @@ export const ENV_NAMES: readonly string[] = [
   "REQUEST_TOKEN_TTL",
   "MAX_RESULT_BYTES",
   "MAX_WAITERS",
+  // the replica's identity (the downward API in deploy/)
+  "POD_NAME",
+  "POD_NAMESPACE",
   // the Kubernetes login: ~/.kube/config, and the in-cluster API server (src/kube/login.ts)
   "HOME",
   "KUBERNETES_SERVICE_HOST",
@@ -272,6 +279,8 @@ export function readSettings(env: Env, options: ReadOptions = {}): Settings {
     routerServiceAccount: serviceAccountName(env),
     logLevel: logLevel(env),
     publishToken: optional(env, "PUBLISH_TOKEN"),
+    podName: optional(env, "POD_NAME"),
+    podNamespace: optional(env, "POD_NAMESPACE"),
     deniedKinds: kindList(env, "DENIED_KINDS", DEFAULTS.deniedKinds),
     allowedNamespaces: namespaceList(env, "ALLOWED_NAMESPACES"),
     allowedClusterKinds: kindList(env, "ALLOWED_CLUSTER_KINDS", DEFAULTS.allowedClusterKinds),

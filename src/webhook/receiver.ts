@@ -56,6 +56,12 @@ export interface WebhookReceiverOptions {
   replay?: ReplayCacheOptions;
   /** Called after every answered delivery (metrics). */
   onDelivery?: (record: DeliveryRecord) => void;
+  /**
+   * Called with each accepted push before it is answered, so every replica hears of it (the
+   * push fan-out records it on the API server). A failure is logged; the push is still followed
+   * here, and the poller brings the others along.
+   */
+  onPush?: (push: { ref: string; revision: string }) => Promise<void>;
 }
 
 /** How a delivery was answered. */
@@ -220,11 +226,11 @@ export class WebhookReceiver {
       return { status: STATUS_CODE.OK, body: { duplicate: true }, outcome: "duplicate" };
     }
 
-    return this.#act(headers, parseJsonBody(body));
+    return await this.#act(headers, parseJsonBody(body));
   }
 
   /** What a signed, new, well-formed delivery asks for, done and answered. */
-  #act(headers: DeliveryHeaders, payload: unknown): Answer {
+  async #act(headers: DeliveryHeaders, payload: unknown): Promise<Answer> {
     const decision = decidePush(
       { provider: headers.provider, event: headers.event, payload },
       this.#options.followed,
@@ -242,6 +248,13 @@ export class WebhookReceiver {
       case "invalid":
         throw new HttpError(STATUS_CODE.BadRequest, decision.reason);
       case "sync":
+        await this.#options.onPush?.({ ref: decision.ref, revision: decision.after }).catch(
+          (error) =>
+            this.#logger.warn("cannot tell the other replicas about the push", {
+              revision: decision.after,
+              error: String(error?.message ?? error),
+            }),
+        );
         this.#follow(headers, decision);
         return {
           status: STATUS_CODE.Accepted,

@@ -8,6 +8,7 @@
 import type { SyncStatus } from "../../sync/syncer.ts";
 import type { TopicIndex } from "../../topics/topic_index.ts";
 import { json } from "../json.ts";
+import { nextTick } from "../../schedule/schedule.ts";
 import { readRoute } from "../read_route.ts";
 import type { Route } from "../route.ts";
 
@@ -32,11 +33,13 @@ export interface StatusOptions {
   runtime?: RuntimeStatus;
   /** The webhook receiver's `status()`, when webhooks are on. */
   webhookStatus?: () => unknown;
+  /** The live replicas (read from their Leases), when the router runs against a cluster. */
+  replicas?: () => Promise<unknown>;
 }
 
 /** The `/status` route. */
 export function statusRoute(options: StatusOptions): Route {
-  return readRoute("/status", () => {
+  return readRoute("/status", async () => {
     const index = options.index();
     const unusable = index
       ? Object.fromEntries(
@@ -49,7 +52,35 @@ export function statusRoute(options: StatusOptions): Route {
       ...options.runtime,
       ...options.syncStatus(),
       unusableTopics: unusable,
+      schedules: index ? nextTicks(index, new Date()) : {},
       webhook: options.webhookStatus?.() ?? { enabled: false },
+      ...(options.replicas ? { replicas: await replicasOrError(options.replicas) } : {}),
     });
   });
+}
+
+/** Each scheduled topic's schedule and next tick. */
+export function nextTicks(
+  index: TopicIndex,
+  now: Date,
+): Record<string, { schedule: string; nextTick: string }> {
+  const ticks: Record<string, { schedule: string; nextTick: string }> = {};
+  for (const topic of index.topics.values()) {
+    const schedule = topic.schedule?.schedule;
+    if (!schedule) continue;
+    ticks[topic.name] = {
+      schedule: schedule.kind === "every" ? schedule.text : schedule.expression,
+      nextTick: nextTick(schedule, now).toISOString(),
+    };
+  }
+  return ticks;
+}
+
+/** The replicas, or why they cannot be listed (the rest of `/status` still answers). */
+async function replicasOrError(read: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await read();
+  } catch (error) {
+    return { error: `cannot list the replicas: ${(error as Error).message}` };
+  }
 }

@@ -9,6 +9,7 @@ import { topicKinds } from "../../topics/kinds.ts";
 import type { TopicIndex } from "../../topics/topic_index.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../json.ts";
+import { nextTicks } from "./status.ts";
 import { readRoute } from "../read_route.ts";
 import type { Route } from "../route.ts";
 import { STATUS_CODE } from "../status.ts";
@@ -18,6 +19,7 @@ export function topicsRoute(options: { index: () => TopicIndex | null }): Route 
   return readRoute("/topics", () => {
     const index = options.index();
     if (!index) throw new HttpError(STATUS_CODE.ServiceUnavailable, "no topic index loaded yet");
+    const ticks = nextTicks(index, new Date());
     const topics = [...index.topics.values()].map((t) => ({
       name: t.name,
       manifests: t.manifests.map((m) => m.path),
@@ -27,6 +29,7 @@ export function topicsRoute(options: { index: () => TopicIndex | null }): Route 
         .filter((name) => !BUILT_IN_NAMES.has(name)),
       usable: t.problems.length === 0,
       ...(t.problems.length > 0 ? { problems: t.problems } : {}),
+      ...(ticks[t.name] ?? {}),
     }));
     return json({ revision: index.revision, topics });
   });

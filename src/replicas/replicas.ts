@@ -1,0 +1,145 @@
+/**
+ * One replica among several: it follows the sync requests any replica records (push fan-out),
+ * keeps its Lease renewed with what it serves, and lists the live replicas for `/status`.
+ * Everything goes through the API server: no replica talks to another.
+ * @module
+ */
+
+import type { KubeConnection } from "../kube/connection.ts";
+import type { Logger } from "../log/logger.ts";
+import type { SyncStatus } from "../sync/syncer.ts";
+import { type FollowedSyncer, RevisionFollower } from "./follow.ts";
+import type { ReplicaIdentity } from "./identity.ts";
+import {
+  dropLease,
+  liveReplicas,
+  renewLease,
+  type ReplicaInfo,
+  replicasAgree,
+} from "./replica_lease.ts";
+import { recordSyncRequest, type SyncRequest, watchSyncRequests } from "./sync_requests.ts";
+
+/** What a replica coordinates. */
+export interface ReplicasOptions {
+  kube: KubeConnection;
+  identity: ReplicaIdentity;
+  syncer: FollowedSyncer & { status(): SyncStatus };
+  logger: Logger;
+  /** How often the Lease is renewed (default 10 s); it expires after three times that. */
+  heartbeatMs?: number;
+}
+
+/** What `/status` says about the replicas. */
+export interface ReplicasStatus {
+  self: string;
+  live: ReplicaInfo[];
+  /** Whether every live replica serves the same revision. */
+  agree: boolean;
+  /** The last sync request recorded by any replica. */
+  lastRequest: SyncRequest | null;
+}
+
+/** This replica's side of the fan-out, its Lease, and the view of the others. */
+export class Replicas {
+  readonly #options: ReplicasOptions;
+  readonly #follower: RevisionFollower;
+  readonly #stop = new AbortController();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastRequest: SyncRequest | null = null;
+  #beating = false;
+
+  /** A replica; call {@linkcode start}. */
+  constructor(options: ReplicasOptions) {
+    this.#options = options;
+    this.#follower = new RevisionFollower(options.syncer, { logger: options.logger });
+  }
+
+  /** Watches sync requests (the current one is followed at once) and starts the heartbeat. */
+  async start(): Promise<void> {
+    const { kube, identity, logger } = this.#options;
+    let failing = false;
+    await watchSyncRequests(kube, {
+      namespace: identity.namespace,
+      signal: this.#stop.signal,
+      onRequest: (request) => {
+        failing = false;
+        this.#lastRequest = request;
+        this.#follower.follow(request.revision);
+      },
+      onError: (error) => {
+        if (!failing) logger.warn("cannot watch sync requests", { error: error.message });
+        failing = true;
+      },
+    });
+    this.#beat();
+  }
+
+  /** The namespace of the replicas' shared objects. */
+  get namespace(): string {
+    return this.#options.identity.namespace;
+  }
+
+  /** Records `revision` for every replica to sync to (after a verified push). */
+  async requestSync(revision: string): Promise<void> {
+    const { kube, identity } = this.#options;
+    await recordSyncRequest(kube, {
+      revision,
+      at: new Date().toISOString(),
+      by: identity.name,
+    }, { namespace: identity.namespace, signal: AbortSignal.timeout(5000) });
+  }
+
+  /** The live replicas and whether they agree. */
+  async status(): Promise<ReplicasStatus> {
+    const { kube, identity } = this.#options;
+    const live = await liveReplicas(kube, {
+      namespace: identity.namespace,
+      signal: AbortSignal.timeout(5000),
+    });
+    return {
+      self: identity.name,
+      live,
+      agree: replicasAgree(live),
+      lastRequest: this.#lastRequest,
+    };
+  }
+
+  /** Stops following and beating, and removes this replica's Lease. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    clearTimeout(this.#timer);
+    await this.#follower.stop();
+    const { kube, identity } = this.#options;
+    await dropLease(kube, identity).catch(() => undefined);
+  }
+
+  #beat(): void {
+    if (this.#stop.signal.aborted || this.#beating) return;
+    this.#beating = true;
+    const { kube, identity, syncer, logger } = this.#options;
+    const heartbeatMs = this.#options.heartbeatMs ?? 10_000;
+    const status = syncer.status();
+    const lastSync = status.lastSync;
+    renewLease(kube, {
+      revision: status.revision,
+      lastSync: lastSync?.time ?? null,
+      healthy: status.revision !== null && lastSync?.outcome !== "failed",
+      ...(lastSync?.error ? { error: lastSync.error } : {}),
+    }, {
+      namespace: identity.namespace,
+      name: identity.name,
+      durationSeconds: Math.ceil((3 * heartbeatMs) / 1000),
+    }).catch((error) =>
+      logger.warn("cannot renew this replica's Lease", { error: String(error.message ?? error) })
+    ).finally(() => {
+      this.#beating = false;
+      if (!this.#stop.signal.aborted) this.#timer = setTimeout(() => this.#beat(), heartbeatMs);
+    });
+  }
+
+  /** Renews the Lease now (after a sync, so `/status` everywhere sees the new revision soon). */
+  beatNow(): void {
+    clearTimeout(this.#timer);
+    this.#beat();
+  }
+}
