@@ -78,12 +78,19 @@ Deno.test({
         "Deployment gitfaas",
         "Namespace -",
         "Namespace -",
+        "PodDisruptionBudget gitfaas",
+        "Role gitfaas",
         "Role gitfaas-jobs",
+        "RoleBinding gitfaas",
         "RoleBinding gitfaas-jobs",
         "Service gitfaas",
         "ServiceAccount gitfaas",
       ]);
-      const byKind = Object.fromEntries(objects.map((o) => [o.kind, o]));
+      // The Role where the Jobs go (the router's own namespace has only the replicas' Role).
+      const byKind = Object.fromEntries(
+        objects.filter((o) => o.metadata.namespace !== "gitfaas" || !/^Role/.test(o.kind))
+          .map((o) => [o.kind, o]),
+      );
       const namespaces = objects.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name);
       assertEquals(namespaces.sort(), ["gitfaas", "gitfaas-jobs"]);
       // No credentials in the base: the Secret is created by hand (secret.example.yaml).
@@ -162,7 +169,19 @@ Deno.test("pipeline authors cannot reach the router's Secret: Jobs and grants ar
       if (/^(Cluster)?Role(Binding)?$/.test(object.kind)) granting.push(`${file} ${object.kind}`);
     }
   }
-  assertEquals(granting.sort(), ["role.yaml Role", "rolebinding.yaml RoleBinding"]);
+  assertEquals(granting.sort(), [
+    "role-replicas.yaml Role",
+    "role-replicas.yaml RoleBinding",
+    "role.yaml Role",
+    "rolebinding.yaml RoleBinding",
+  ]);
+  // In the router's own namespace, only the replicas' shared objects: never its Secret.
+  const [replicasRole] = await deployFile("role-replicas.yaml");
+  assertEquals(replicasRole.metadata.namespace, routerNamespace);
+  assertEquals(
+    replicasRole.rules.flatMap((r: Manifest) => r.resources).sort(),
+    ["configmaps", "configmaps", "leases"],
+  );
 
   // The policy knows the router's account from the pod itself.
   const env = deployment.spec.template.spec.containers[0].env;
@@ -404,8 +423,30 @@ const DISCOVERY_URLS = [
   "/openapi/*",
 ];
 
-/** Why RBAC would refuse `request` with these Role rules in `namespace`; undefined: allowed. */
-function refusal(rules: Manifest[], namespace: string, request: SimRequest): string | undefined {
+/** The object a request names: its path's last segment, or a list's `metadata.name` selector. */
+function nameOf(request: SimRequest): string | undefined {
+  if (request.verb === "list" || request.verb === "watch") {
+    const selector = new URLSearchParams(request.query).get("fieldSelector") ?? "";
+    return /^metadata\.name=(.+)$/.exec(selector)?.[1];
+  }
+  if (request.verb === "create") return undefined;
+  const parts = request.path.split("/");
+  const at = parts.indexOf(request.resource.split("/")[0]);
+  return at >= 0 ? parts[at + 1] : undefined;
+}
+
+/** Whether `rule` covers `verb` on the object `request` names. */
+function grants(rule: Manifest, request: SimRequest, verb: string): boolean {
+  return rule.apiGroups.includes(groupOf(request.path)) &&
+    rule.resources.includes(request.resource) && rule.verbs.includes(verb) &&
+    (!rule.resourceNames || rule.resourceNames.includes(nameOf(request)));
+}
+
+/** Why RBAC would refuse `request` with the Roles' rules by namespace; undefined: allowed. */
+function refusal(
+  rulesByNamespace: Record<string, Manifest[]>,
+  request: SimRequest,
+): string | undefined {
   if (request.resource === "") {
     const allowed = request.method === "GET" &&
       DISCOVERY_URLS.some((url) =>
@@ -413,19 +454,15 @@ function refusal(rules: Manifest[], namespace: string, request: SimRequest): str
       );
     return allowed ? undefined : "a non-resource URL outside discovery";
   }
-  if (request.namespace !== namespace) return `outside the Role's namespace ${namespace}`;
-  // An apply that creates the object needs create as well as patch, as the API server checks.
-  const verbs = request.verb === "patch" && request.status === 201
-    ? ["patch", "create"]
-    : [request.verb];
-  const group = groupOf(request.path);
-  const missing = verbs.filter((verb) =>
-    !rules.some((rule) =>
-      rule.apiGroups.includes(group) && rule.resources.includes(request.resource) &&
-      rule.verbs.includes(verb)
-    )
-  );
+  const rules = rulesByNamespace[request.namespace ?? ""];
+  if (!rules) return `no Role in namespace ${request.namespace ?? "(cluster)"}`;
+  const missing = verbsOf(request).filter((verb) => !rules.some((r) => grants(r, request, verb)));
   return missing.length ? `no rule grants ${missing.join(", ")}` : undefined;
+}
+
+/** The verbs the API server checks: an apply that creates the object needs create too. */
+function verbsOf(request: SimRequest): string[] {
+  return request.verb === "patch" && request.status === 201 ? ["patch", "create"] : [request.verb];
 }
 
 const GENERATED_JOB = `apiVersion: batch/v1
@@ -444,12 +481,14 @@ spec:
 
 Deno.test("the Role allows every API call the router makes, and grants nothing unused", async () => {
   const [role] = await deployFile("role.yaml");
+  const [replicasRole] = await deployFile("role-replicas.yaml");
   const [deployment] = await deployFile("deployment.yaml");
-  // The router runs in its namespace; the Role is where its Jobs go.
+  // The router runs in its namespace (the replicas' Role); the Jobs' Role is where they go.
   const routerNamespace: string = deployment.metadata.namespace;
   const namespace: string = role.metadata.namespace;
   const rules: Manifest[] = role.rules;
-  for (const rule of rules) {
+  const rulesByNamespace = { [namespace]: rules, [routerNamespace]: replicasRole.rules };
+  for (const rule of [...rules, ...replicasRole.rules]) {
     for (const list of [rule.apiGroups, rule.resources, rule.verbs]) {
       assertEquals(list.includes("*"), false, "no wildcards");
     }
@@ -463,7 +502,19 @@ Deno.test("the Role allows every API call the router makes, and grants nothing u
   const git = await GitServer.start();
   await git.createRepo("pipelines", {
     files: {
-      "config.json": configJson({ echo: ["echo.yaml"], batch: ["batch.yaml"] }),
+      "config.json": JSON.stringify({
+        topics: [
+          { name: "echo", configs: ["echo.yaml"] },
+          { name: "batch", configs: ["batch.yaml"] },
+          // A schedule: its ticks are recorded in the replicas' shared ConfigMap.
+          {
+            name: "tick",
+            configs: ["batch.yaml"],
+            schedule: "@every 1s",
+            startingDeadlineSeconds: 60,
+          },
+        ],
+      }),
       "echo.yaml": ECHO_JOB,
       "batch.yaml": GENERATED_JOB,
     },
@@ -490,6 +541,9 @@ Deno.test("the Role allows every API call the router makes, and grants nothing u
       GIT_PERSONAL_TOKEN: git.token,
       DATA_DIR: `${dir}/data`,
       PORT: "0",
+      // The downward API's values.
+      POD_NAME: "gitfaas-6d4b9-x2x7q",
+      POD_NAMESPACE: routerNamespace,
     });
     const running = router;
     assertEquals((await running.call("/healthz")).status, 200);
@@ -520,26 +574,36 @@ Deno.test("the Role allows every API call the router makes, and grants nothing u
     assertEquals(await running.fetch(`/requests/${uuid}/result`).then((r) => r.text()), "r");
     const cancelled = await running.call(`/requests/${uuid}`, { method: "DELETE" });
     assertEquals(cancelled.status, 200, JSON.stringify(cancelled.body));
+    // The replicas: /status lists them (their Leases), a tick was recorded twice.
+    await running.waitFor(async () => (await running.call("/status")).body.replicas?.live?.length);
+    await running.waitFor(() =>
+      kube.requests.filter((r) => r.resource === "configmaps" && r.verb === "patch").length >= 2
+    );
+    // A replica that stops removes its Lease.
+    await running.stop();
+    router = undefined;
 
     const requests = kube.requests.filter((r) => r.status !== 0);
     assert(requests.length > 0);
     const refused = requests.flatMap((r) => {
-      const why = refusal(rules, namespace, r);
-      return why ? [`${r.method} ${r.path} (${r.verb} ${r.resource}): ${why}`] : [];
+      const why = refusal(rulesByNamespace, r);
+      return why ? [`${r.method} ${r.path}?${r.query} (${r.verb} ${r.resource}): ${why}`] : [];
     });
-    assertEquals(refused, [], "calls the Role would refuse");
-    for (const rule of rules) {
-      const used = new Set(
-        requests.filter((r) => rule.resources.includes(r.resource)).flatMap((r) =>
-          r.verb === "patch" && r.status === 201 ? ["patch", "create"] : [r.verb]
-        ),
-      );
-      const unused = rule.verbs.filter((verb: string) => !used.has(verb));
-      assertEquals(
-        unused,
-        [],
-        `${rule.resources}: granted, but the router never needs it: remove it from role.yaml`,
-      );
+    assertEquals(refused, [], "calls the Roles would refuse");
+    for (const [where, granted] of Object.entries(rulesByNamespace)) {
+      for (const rule of granted) {
+        const used = new Set(
+          requests.filter((r) => r.namespace === where).flatMap((r) =>
+            verbsOf(r).filter((verb) => grants(rule, r, verb))
+          ),
+        );
+        const unused = rule.verbs.filter((verb: string) => !used.has(verb));
+        assertEquals(
+          unused,
+          [],
+          `${where} ${rule.resources}: granted, but the router never needs it: remove it`,
+        );
+      }
     }
   } finally {
     await router?.stop();

@@ -138,6 +138,13 @@ const builtIns: BuiltIn[] = [
   { apiVersion: "batch/v1", plural: "jobs", kind: "Job", status: true, all: true },
   { apiVersion: "coordination.k8s.io/v1", plural: "leases", kind: "Lease" },
   {
+    apiVersion: "policy/v1",
+    plural: "poddisruptionbudgets",
+    kind: "PodDisruptionBudget",
+    shortNames: ["pdb"],
+    status: true,
+  },
+  {
     apiVersion: "networking.k8s.io/v1",
     plural: "ingresses",
     kind: "Ingress",
