@@ -20,7 +20,7 @@ import {
   ROOT,
   startCommand,
 } from "./support/deploy_files.ts";
-import { configJson, ECHO_JOB } from "./support/fixtures.ts";
+import { ECHO_JOB } from "./support/fixtures.ts";
 import { GitServer } from "./support/git_server.ts";
 import { KubeSim, type SimRequest } from "./support/kube_sim/mod.ts";
 import { RouterProcess } from "./support/router_process.ts";
