@@ -40,7 +40,7 @@ Deno.test("the start command grants only what the router uses", async () => {
   assertEquals(flags.get("--allow-read"), true);
   assertEquals(flags.get("--deny-read"), "/proc");
   assertEquals(flags.get("--ignore-env"), true);
-  assertEquals(flags.get("--allow-sys"), "homedir");
+  assertEquals(flags.get("--allow-sys"), "homedir,hostname");
   assertEquals(flags.get("--allow-write"), ALLOWED_WRITES.join(","));
 
   const granted = String(flags.get("--allow-env")).split(",");
@@ -248,6 +248,7 @@ attempt("write: inside DATA_DIR", () => Deno.writeTextFileSync(dataDir + "/probe
 attempt("write: outside DATA_DIR", () => Deno.writeTextFileSync(outside, "x") ?? null);
 attempt("run: a subprocess", () => new Deno.Command(program, { args: ["--version"] }).outputSync().code);
 attempt("sys: the host name", () => Deno.hostname());
+attempt("sys: the network interfaces", () => Deno.networkInterfaces().length);
 attempt("sys: the home folder", () => os.homedir());
 console.log(JSON.stringify(results));
 `;
@@ -314,7 +315,9 @@ Deno.test("what the start command withholds is refused: real attempts", async ()
       (error) => assert(error instanceof Deno.errors.NotFound),
     );
     refused("run: a subprocess", /run access to/);
-    refused("sys: the host name", /sys access to "hostname"/);
+    // --allow-sys=hostname: a replica outside a pod is named after its host and pid.
+    assertEquals(results["sys: the host name"].ok, true);
+    refused("sys: the network interfaces", /sys access to "networkInterfaces"/);
     // --allow-sys=homedir: the login looks for ~/.kube/config even when HOME is unset.
     assertEquals(results["sys: the home folder"].ok, true);
   } finally {

@@ -19,6 +19,9 @@ import {
 } from "./replica_lease.ts";
 import { recordSyncRequest, type SyncRequest, watchSyncRequests } from "./sync_requests.ts";
 
+/** A request read at start younger than this may not be served by the start's first sync yet. */
+const RECENT_MS = 30_000;
+
 /** What a replica coordinates. */
 export interface ReplicasOptions {
   kube: KubeConnection;
@@ -47,6 +50,8 @@ export class Replicas {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastRequest: SyncRequest | null = null;
   #beating = false;
+  /** Revisions this replica recorded itself: its webhook receiver follows those already. */
+  readonly #recorded = new Set<string>();
 
   /** A replica; call {@linkcode start}. */
   constructor(options: ReplicasOptions) {
@@ -61,10 +66,10 @@ export class Replicas {
     await watchSyncRequests(kube, {
       namespace: identity.namespace,
       signal: this.#stop.signal,
-      onRequest: (request) => {
+      onRequest: (request, listed) => {
         failing = false;
         this.#lastRequest = request;
-        this.#follower.follow(request.revision);
+        if (this.#shouldFollow(request, listed)) this.#follower.follow(request.revision);
       },
       onError: (error) => {
         if (!failing) logger.warn("cannot watch sync requests", { error: error.message });
@@ -82,11 +87,25 @@ export class Replicas {
   /** Records `revision` for every replica to sync to (after a verified push). */
   async requestSync(revision: string): Promise<void> {
     const { kube, identity } = this.#options;
+    this.#recorded.add(revision);
+    if (this.#recorded.size > 64) this.#recorded.delete(this.#recorded.values().next().value!);
     await recordSyncRequest(kube, {
       revision,
       at: new Date().toISOString(),
       by: identity.name,
     }, { namespace: identity.namespace, signal: AbortSignal.timeout(5000) });
+  }
+
+  /**
+   * Whether to sync for `request` (the watch delivers them in order, newest last): not for this
+   * replica's own (its receiver follows it), and not for an old one read at start (the start's
+   * own sync fetches the branch head, that commit or a later one).
+   */
+  #shouldFollow(request: SyncRequest, listed: boolean): boolean {
+    if (request.by === this.#options.identity.name && this.#recorded.has(request.revision)) {
+      return false;
+    }
+    return !listed || Date.now() - Date.parse(request.at) < RECENT_MS;
   }
 
   /** The live replicas and whether they agree. */

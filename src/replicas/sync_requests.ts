@@ -71,14 +71,15 @@ export function watchSyncRequests(
   options: {
     namespace: string;
     signal: AbortSignal;
-    onRequest: (request: SyncRequest) => void;
+    /** `listed`: read at a (re)list, not seen as a change. */
+    onRequest: (request: SyncRequest, listed: boolean) => void;
     onError?: (error: Error) => void;
   },
 ): Promise<void> {
   type ConfigMap = {
     metadata: { name: string; annotations?: Record<string, string> };
   };
-  const seen = (object: ConfigMap) => {
+  const seen = (object: ConfigMap, listed: boolean) => {
     const annotations = object.metadata.annotations ?? {};
     const revision = annotations[SYNC_ANNOTATIONS.revision];
     if (!revision) return;
@@ -86,15 +87,15 @@ export function watchSyncRequests(
       revision,
       at: annotations[SYNC_ANNOTATIONS.at] ?? "",
       by: annotations[SYNC_ANNOTATIONS.by] ?? "",
-    });
+    }, listed);
   };
   return listAndWatch<ConfigMap>(kube, configMaps(options.namespace), {
     fieldSelector: `metadata.name=${SYNC_OBJECT}`,
     signal: options.signal,
     handlers: {
-      onList: (items) => items.forEach(seen),
+      onList: (items) => items.forEach((item) => seen(item, true)),
       onEvent: (type, object) => {
-        if (type !== "DELETED") seen(object);
+        if (type !== "DELETED") seen(object, false);
       },
       onError: options.onError,
     },
