@@ -18,7 +18,17 @@ const SECRET = "replicas-webhook-secret-0123456789";
 
 async function replicasOf(env: Record<string, string>, count: number) {
   const started = await Promise.all(
-    Array.from({ length: count }, (_, i) => RouterProcess.start({ ...env, POD_NAME: `r${i + 1}` })),
+    // Each replica its own clone cache, as each pod has its own emptyDir: processes fetching
+    // into one cache at once corrupt its packs.
+    Array.from(
+      { length: count },
+      (_, i) =>
+        RouterProcess.start({
+          ...env,
+          POD_NAME: `r${i + 1}`,
+          DATA_DIR: `${env.DATA_DIR}-r${i + 1}`,
+        }),
+    ),
   );
   for (const router of started) {
     await router.waitFor(async () => (await router.call("/readyz")).status === 200);
@@ -58,9 +68,13 @@ Deno.test("three replicas: push fan-out, one Job per key, schedules, status, SIG
 
     await t.step("/status on any replica lists all three, agreeing", async () => {
       for (const router of all) {
+        let last: unknown;
         await router.waitFor(async () => {
           const { replicas } = (await router.call("/status")).body;
+          last = replicas;
           return replicas?.live?.length === 3 && replicas.agree === true;
+        }).catch((error) => {
+          throw new Error(`replicas: ${JSON.stringify(last)}`, { cause: error });
         });
       }
       const { replicas } = (await others[1].call("/status")).body;
@@ -84,19 +98,24 @@ Deno.test("three replicas: push fan-out, one Job per key, schedules, status, SIG
 
     await t.step("SIGKILL one replica mid-burst: every 202 of the others has its Job", async () => {
       const accepted: string[] = [];
-      const burst = [stack.router, others[0]].flatMap((router) =>
-        Array.from(
-          { length: 20 },
-          (_, i) =>
-            router.call(`/publish/second?n=${i}`, { method: "POST", body: `b${i}` }).then((a) => {
-              if (a.status === 202) accepted.push(a.body.requestUuid);
-            }).catch(() => undefined),
+      const refused: string[] = [];
+      const publishes = [stack.router, others[0]].flatMap((router) =>
+        Array.from({ length: 20 }, (_, i) => ({ router, i }))
+      );
+      const burst = publishes.map(({ router, i }) =>
+        router.call(`/publish/second?n=${i}`, { method: "POST", body: `b${i}` }).then(
+          (a) => {
+            if (a.status === 202) accepted.push(a.body.requestUuid);
+            else refused.push(`${a.status} ${JSON.stringify(a.body)}`);
+          },
+          (error) => refused.push(String(error)),
         )
       );
       const killed = others[1].call("/publish/second", { method: "POST", body: "x" })
         .catch(() => undefined);
       await others[1].stop("SIGKILL");
       await Promise.all([...burst, killed]);
+      assertEquals(refused, []);
       assertEquals(accepted.length, 40);
       for (const uuid of accepted) {
         assertEquals(

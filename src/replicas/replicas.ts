@@ -50,6 +50,8 @@ export class Replicas {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastRequest: SyncRequest | null = null;
   #beating = false;
+  /** A beat was asked for while one was in flight: beat again as soon as it ends. */
+  #again = false;
   /** Revisions this replica recorded itself: its webhook receiver follows those already. */
   readonly #recorded = new Set<string>();
 
@@ -133,7 +135,11 @@ export class Replicas {
   }
 
   #beat(): void {
-    if (this.#stop.signal.aborted || this.#beating) return;
+    if (this.#stop.signal.aborted) return;
+    if (this.#beating) {
+      this.#again = true;
+      return;
+    }
     this.#beating = true;
     const { kube, identity, syncer, logger } = this.#options;
     const heartbeatMs = this.#options.heartbeatMs ?? 10_000;
@@ -152,7 +158,10 @@ export class Replicas {
       logger.warn("cannot renew this replica's Lease", { error: String(error.message ?? error) })
     ).finally(() => {
       this.#beating = false;
-      if (!this.#stop.signal.aborted) this.#timer = setTimeout(() => this.#beat(), heartbeatMs);
+      if (this.#stop.signal.aborted) return;
+      const again = this.#again;
+      this.#again = false;
+      this.#timer = setTimeout(() => this.#beat(), again ? 0 : heartbeatMs);
     });
   }
 
