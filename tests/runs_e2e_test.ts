@@ -173,7 +173,8 @@ Deno.test("the example pipeline is one run: tree, statuses, result, wait, tokens
     });
 
     await t.step("another router process answers the same run identically", async () => {
-      const second = await RouterProcess.start(stack.env);
+      // Its own clone cache, as another pod would have.
+      const second = await RouterProcess.start({ ...stack.env, DATA_DIR: `${stack.dataDir}-2` });
       try {
         await second.waitFor(async () => (await second.call("/readyz")).status === 200);
         // Same objects, same answer: once the second has listed, byte for byte.
