@@ -210,7 +210,10 @@ async function openSource(settings: Settings, logger: Logger): Promise<OpenedSou
     user: settings.gitUser,
     token: settings.gitToken,
     timeoutMs: settings.gitTimeoutMs,
+    maxFetchBytes: settings.gitMaxFetchBytes,
+    maxBlobBytes: settings.gitMaxBlobBytes,
     dir: gitDir,
+    logger,
   });
   // Compiled templates next to the Git objects they came from, for a fast warm restart; a
   // temporary cache does not outlive the process, so it keeps none.

@@ -1,16 +1,40 @@
 /**
- * The Git side of syncing: ask the remote where the branch points (one cheap request), fetch
+ * The Git side of syncing: ask the remote where the branch points (one small request), fetch
  * that commit into a bare clone cache, and read files from a commit's own objects. Reading from
  * objects, never from a work tree, is what lets one sync build an index from exactly one commit
  * while the next sync fetches another.
+ *
+ * A fetch asks for the commit alone (depth 1) and names the commits the cache holds, so the
+ * server sends only the objects they do not reach: after a push, what changed; after a
+ * force-push, what the new commit does not share with the old one (or everything, when the
+ * server no longer knows the old one). Every fetch is capped in bytes and in object size before
+ * anything is inflated, and the cache keeps only what the serving commit needs.
  * @module
  */
 
 import nodeFs from "node:fs";
 import { join } from "node:path";
 import git from "isomorphic-git";
+import { type Logger, silentLogger } from "../log/logger.ts";
 import type { CommitFiles, RepoEntry, RevisionSource } from "../sync/source.ts";
-import { type GitHttpTransport, gitHttpTransport } from "./http_transport.ts";
+import {
+  AnswerTooLargeError,
+  type GitHttpTransport,
+  gitHttpTransport,
+  HttpStatusError,
+} from "./http_transport.ts";
+import { PackCache, PackTooLargeError } from "./pack_cache.ts";
+import {
+  type GitObject,
+  indexPack,
+  ObjectTooLargeError,
+  type ObjectType,
+  PackError,
+  packObjectCount,
+} from "./pack_index.ts";
+import { PktLineError } from "./pkt_line.ts";
+import { repack } from "./repack.ts";
+import { UploadPackClient, UploadPackError } from "./upload_pack.ts";
 
 /**
  * node:fs as isomorphic-git is given it. isomorphic-git wraps the fs again on every call and
@@ -51,7 +75,8 @@ const fs = (() => {
  * the cache before its files are read, and nothing here deletes objects, so what `objects/`
  * and `objects/pack` held at the first read still holds every object of the commit: the
  * listings are taken once, and a loose object whose fan-out directory did not exist is missing
- * without a call.
+ * without a call. (Packs are removed only when the cache is pruned, after an index is built and
+ * before the next fetch: never while a commit's files are read.)
  */
 function commitObjectsFs(gitdir: string): typeof fs {
   // isomorphic-git calls these with a path and at most an options value; typed loosely here.
@@ -101,19 +126,33 @@ function commitObjectsFs(gitdir: string): typeof fs {
 const MISSING = Object.assign(new Error("no such loose object"), { code: "ENOENT" });
 
 /** Why a Git operation failed, for `/status` and for choosing an HTTP status. */
-export type GitErrorKind = "unreachable" | "auth" | "not-found" | "timeout" | "protocol";
+export type GitErrorKind =
+  | "unreachable"
+  | "auth"
+  | "not-found"
+  | "timeout"
+  | "protocol"
+  | "too-large";
 
 /** A Git failure whose message is safe to show (no credentials). */
 export class GitError extends Error {
   override name = "GitError";
   /** Wraps a failure of the given kind. */
-  constructor(readonly kind: GitErrorKind, message: string) {
-    super(message);
+  constructor(readonly kind: GitErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options);
   }
 }
 
-/** The ref in the cache that names the commit last served. */
-const SERVING_REF = "refs/gitfaas/serving";
+/** Refs of the cache: the commit last served, and the commit last fetched. */
+const SERVING = "serving";
+const FETCHED = "fetched";
+
+/**
+ * The cache is repacked once this many packs have piled up (each fetch adds one), or once the
+ * objects the serving commit does not need are more than this share of those it needs.
+ */
+const MAX_PACKS = 8;
+const MAX_GARBAGE_SHARE = 0.25;
 
 /** Where to fetch from and where to cache. */
 export interface GitSourceOptions {
@@ -125,85 +164,101 @@ export interface GitSourceOptions {
   dir: string;
   /** Deadline for each HTTP request to the Git server. */
   timeoutMs?: number;
+  /** Cap on one fetch: the pack downloaded, and what its objects inflate to. */
+  maxFetchBytes: number;
+  /** Cap on one object's inflated size. */
+  maxBlobBytes: number;
+  /** Where repairs of the cache and pruning are reported. */
+  logger?: Logger;
+}
+
+/** What a source has done since it was made. */
+export interface GitSourceStats {
+  requests: number;
+  bytesReceived: number;
+  /** Packs fetched, and the objects they held as received. */
+  fetches: number;
+  objectsReceived: number;
 }
 
 /** One followed branch of one remote repository, cached in a bare clone. */
 export class GitSource implements RevisionSource {
   readonly #options: GitSourceOptions;
   readonly #http: GitHttpTransport;
-  readonly #cache: Record<string, unknown> = {};
-  #initialized = false;
+  readonly #remote: UploadPackClient;
+  readonly #packs: PackCache;
+  readonly #logger: Logger;
+  readonly #maxFetchBytes: number;
+  readonly #maxBlobBytes: number;
+  /** isomorphic-git's cache of parsed pack indexes and pack contents; replaced after a prune. */
+  #cache: Record<string, unknown> = {};
+  #opened: Promise<void> | undefined;
+  #fetches = 0;
+  #objectsReceived = 0;
+  /** The last commit refused for its size: asked again, it is refused without a download. */
+  #refused: { commit: string; error: GitError } | undefined;
 
   /** Prepares the source; nothing is fetched until asked. */
   constructor(options: GitSourceOptions) {
     this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#maxFetchBytes = options.maxFetchBytes;
+    this.#maxBlobBytes = options.maxBlobBytes;
     this.#http = gitHttpTransport({
       user: options.user,
       token: options.token,
       timeoutMs: options.timeoutMs,
     });
+    this.#remote = new UploadPackClient(options.url, this.#http, {
+      maxListingBytes: this.#maxFetchBytes,
+    });
+    this.#packs = new PackCache(options.dir, {
+      branch: options.branch,
+      maxObjectBytes: this.#maxBlobBytes,
+      maxTotalBytes: this.#maxFetchBytes,
+    });
   }
 
-  /** Requests made and bytes received so far. */
-  get stats(): Readonly<{ requests: number; bytesReceived: number }> {
-    return this.#http.stats;
+  /** Requests made, bytes received, packs fetched and the objects they held. */
+  get stats(): Readonly<GitSourceStats> {
+    return {
+      ...this.#http.stats,
+      fetches: this.#fetches,
+      objectsReceived: this.#objectsReceived,
+    };
   }
 
-  /** The commit the remote branch points at now: one request to the server. */
+  /**
+   * The commit the remote branch points at now. Protocol v2 asks for this one branch only (one
+   * request once the server's capabilities are known); a v0 server lists every ref.
+   */
   async remoteHead(): Promise<string> {
-    const ref = `refs/heads/${this.#options.branch}`;
-    const refs = await this.#guard(() =>
-      git.listServerRefs({
-        http: this.#http,
-        url: this.#options.url,
-        prefix: ref,
-        protocolVersion: 1,
-      })
-    );
-    const found = refs.find((r) => r.ref === ref);
-    if (!found) {
-      throw new GitError(
-        "not-found",
-        `branch "${this.#options.branch}" does not exist in ${this.#options.url}`,
-      );
-    }
-    return found.oid;
+    const oid = await this.#guard(() => this.#remote.lsRef(this.#ref));
+    if (!oid) throw this.#noBranch();
+    return oid;
   }
 
   /** Whether the cache already holds `commit` (so no fetch is needed to build from it). */
   async hasCommit(commit: string): Promise<boolean> {
-    await this.#init();
-    try {
-      await git.readCommit({ fs, gitdir: this.#options.dir, oid: commit, cache: this.#cache });
-      return true;
-    } catch {
-      return false;
-    }
+    await this.#open();
+    return this.#packs.has(commit);
   }
 
-  /** Fetches the branch tip and returns its commit. */
-  async fetch(): Promise<string> {
-    await this.#init();
-    const result = await this.#guard(() =>
-      git.fetch({
-        fs,
-        http: this.#http,
-        gitdir: this.#options.dir,
-        url: this.#options.url,
-        ref: this.#options.branch,
-        singleBranch: true,
-        tags: false,
-        depth: 1,
-        cache: this.#cache,
-      })
-    );
-    if (!result.fetchHead) {
-      throw new GitError(
-        "not-found",
-        `branch "${this.#options.branch}" does not exist in ${this.#options.url}`,
-      );
+  /**
+   * Fetches `commit` (default: the branch tip) and returns the commit fetched, which is the
+   * branch tip instead when the server speaks protocol v0.
+   */
+  async fetch(commit?: string): Promise<string> {
+    await this.#open();
+    const want = commit ?? await this.remoteHead();
+    if (this.#refused?.commit === want) throw this.#refused.error;
+    try {
+      return await this.#fetch(want);
+    } catch (error) {
+      const failure = this.#describe(error, want);
+      if (failure.kind === "too-large") this.#refused = { commit: want, error: failure };
+      throw failure;
     }
-    return result.fetchHead;
   }
 
   /** The commit to serve now: the remote branch tip (for syncing). */
@@ -211,33 +266,33 @@ export class GitSource implements RevisionSource {
     return this.remoteHead();
   }
 
-  /** Records `commit` as the one serving, so a restart can serve it while Git is down. */
+  /**
+   * Records `commit` as the one serving, so a restart can serve it while Git is down, then
+   * prunes what it does not need from the cache.
+   */
   async remember(commit: string): Promise<void> {
-    await this.#init();
-    await git.writeRef({
-      fs,
-      gitdir: this.#options.dir,
-      ref: SERVING_REF,
-      value: commit,
-      force: true,
-    });
+    await this.#open();
+    await this.#packs.writeRef(SERVING, commit);
+    try {
+      await this.#prune(commit);
+    } catch (error) {
+      this.#logger.warn("the clone cache was not pruned; it is tried again after the next sync", {
+        error: (error as Error).message,
+      });
+    }
   }
 
   /** The commit recorded by {@linkcode remember}, when the cache still has it. */
   async remembered(): Promise<string | undefined> {
-    await this.#init();
-    try {
-      const commit = await git.resolveRef({ fs, gitdir: this.#options.dir, ref: SERVING_REF });
-      return (await this.hasCommit(commit)) ? commit : undefined;
-    } catch {
-      return undefined;
-    }
+    await this.#open();
+    const commit = await this.#packs.readRef(SERVING);
+    return commit && this.#packs.has(commit) ? commit : undefined;
   }
 
-  /** The files of `commit`, fetching the branch first when the cache lacks it. */
+  /** The files of `commit`, fetching it first when the cache lacks it. */
   async load(commit: string): Promise<CommitFiles> {
     if (await this.hasCommit(commit)) return this.files(commit);
-    return this.files(await this.fetch());
+    return this.files(await this.fetch(commit));
   }
 
   /** The files of `commit`, which must be in the cache. */
@@ -245,24 +300,172 @@ export class GitSource implements RevisionSource {
     return new CachedCommitFiles(this.#options.dir, commit, this.#cache);
   }
 
-  async #init(): Promise<void> {
-    if (this.#initialized) return;
-    await fs.promises.mkdir(this.#options.dir, { recursive: true });
-    // init is idempotent: it keeps an existing repository, so a warm DATA_DIR is reused.
-    await git.init({
+  get #ref(): string {
+    return `refs/heads/${this.#options.branch}`;
+  }
+
+  async #fetch(want: string): Promise<string> {
+    const haves: string[] = [];
+    for (const ref of [SERVING, FETCHED]) {
+      const commit = await this.#packs.readRef(ref);
+      if (commit && this.#packs.has(commit) && !haves.includes(commit)) haves.push(commit);
+    }
+    const shallows = [...await this.#packs.readShallow()].filter((c) => this.#packs.has(c));
+    const { result: fetched, pack } = await this.#packs.receive(
+      this.#maxFetchBytes,
+      (receiver) =>
+        this.#remote.fetch({
+          want,
+          haves,
+          shallows,
+          depth: 1,
+          // The pack plus its framing (5 bytes per packet of up to 65,515).
+          maxBytes: this.#maxFetchBytes + Math.ceil(this.#maxFetchBytes / 65_515) * 5 + 65_536,
+        }, { ref: this.#ref, sink: (chunk) => receiver.write(chunk) }),
+    );
+    this.#fetches++;
+    const count = pack.length > 0 ? packObjectCount(pack) : 0;
+    this.#objectsReceived += count;
+    if (count > 0) {
+      const indexed = await indexPack(pack, {
+        maxObjectBytes: this.#maxBlobBytes,
+        maxTotalBytes: this.#maxFetchBytes,
+        readObject: (oid) => this.#readObject(oid),
+      });
+      await this.#packs.add(indexed);
+    }
+    if (!this.#packs.has(fetched)) {
+      throw new GitError("protocol", `the Git server's pack does not hold commit ${fetched}`);
+    }
+    await this.#packs.writeRef(FETCHED, fetched);
+    if (!(await this.#hasParents(fetched))) {
+      await this.#packs.writeShallow([...shallows, fetched]);
+    }
+    return fetched;
+  }
+
+  /**
+   * Drops from the cache what `serving` does not need: packs holding nothing it needs go at
+   * once; when packs pile up or most objects are unneeded, the needed ones are copied into one
+   * new pack and every other pack goes.
+   */
+  async #prune(serving: string): Promise<void> {
+    const needed = await this.#closure(serving);
+    const packs = this.#packs.packs();
+    const garbage = this.#packs.objectCount - needed.size;
+    if (packs.length > MAX_PACKS || garbage > needed.size * MAX_GARBAGE_SHARE) {
+      const sources = await Promise.all(
+        packs.map(async (p) => ({ pack: await this.#packs.readPack(p.name), index: p.index })),
+      );
+      const built = await repack(sources, {
+        keep: needed,
+        readObject: (oid) => this.#readObject(oid),
+      });
+      await this.#packs.add(built);
+      for (const pack of packs) {
+        if (pack.name !== built.checksum) await this.#packs.remove(pack.name);
+      }
+      this.#logger.info("clone cache pruned", {
+        packs: packs.length,
+        removedObjects: garbage,
+        keptObjects: needed.size,
+      });
+    } else {
+      for (const pack of packs) {
+        if (!pack.index.oids.some((oid) => needed.has(oid))) await this.#packs.remove(pack.name);
+      }
+    }
+    if (this.#packs.packs().length === packs.length) return;
+    // Readers cache packs by file name: forget the removed ones.
+    this.#cache = {};
+    const fetched = await this.#packs.readRef(FETCHED);
+    if (fetched && !this.#packs.has(fetched)) await this.#packs.deleteRef(FETCHED);
+    const shallow = [...await this.#packs.readShallow()].filter((c) => this.#packs.has(c));
+    if (!(await this.#hasParents(serving))) shallow.push(serving);
+    await this.#packs.writeShallow(shallow);
+  }
+
+  /** Every object `commit` needs: itself, its trees and its files. */
+  async #closure(commit: string): Promise<Set<string>> {
+    const gitdir = this.#options.dir;
+    const { commit: parsed } = await git.readCommit({
+      fs,
+      gitdir,
+      oid: commit,
+      cache: this.#cache,
+    });
+    const needed = new Set([commit, parsed.tree]);
+    const trees = [parsed.tree];
+    while (trees.length > 0) {
+      const { tree } = await git.readTree({ fs, gitdir, oid: trees.pop()!, cache: this.#cache });
+      for (const entry of tree) {
+        if (entry.mode === "160000" || needed.has(entry.oid)) continue; // submodule: not here
+        needed.add(entry.oid);
+        if (entry.type === "tree") trees.push(entry.oid);
+      }
+    }
+    return needed;
+  }
+
+  /** Whether the cache holds every parent of `commit`. */
+  async #hasParents(commit: string): Promise<boolean> {
+    const { commit: parsed } = await git.readCommit({
       fs,
       gitdir: this.#options.dir,
-      bare: true,
-      defaultBranch: this.#options.branch,
+      oid: commit,
+      cache: this.#cache,
     });
-    await git.addRemote({
+    return parsed.parent.every((parent) => this.#packs.has(parent));
+  }
+
+  async #readObject(oid: string): Promise<GitObject> {
+    const { type, object } = await git.readObject({
       fs,
       gitdir: this.#options.dir,
-      remote: "origin",
-      url: this.#options.url,
-      force: true,
+      oid,
+      format: "content",
+      cache: this.#cache,
     });
-    this.#initialized = true;
+    return { type: type as ObjectType, content: object as Uint8Array };
+  }
+
+  /** Checks the cache once, before its first use (see PackCache.open). */
+  #open(): Promise<void> {
+    this.#opened ??= this.#check().catch((error) => {
+      this.#opened = undefined;
+      throw error;
+    });
+    return this.#opened;
+  }
+
+  async #check(): Promise<void> {
+    const repairs = await this.#packs.open();
+    for (const repair of repairs) this.#logger.warn("clone cache repaired", { repair });
+    if (repairs.length === 0) return;
+    // A removed pack may have held part of a commit's tree: a ref to a commit whose tree is not
+    // whole would make a fetch leave out what is missing, so it goes.
+    for (const ref of [SERVING, FETCHED]) {
+      const commit = await this.#packs.readRef(ref);
+      if (commit && !(await this.#whole(commit))) {
+        await this.#packs.deleteRef(ref);
+        this.#logger.warn("clone cache repaired", {
+          repair: `forgot commit ${commit}, which the cache no longer holds whole`,
+        });
+      }
+    }
+    const shallow = [...await this.#packs.readShallow()].filter((c) => this.#packs.has(c));
+    await this.#packs.writeShallow(shallow);
+  }
+
+  /** Whether the cache holds `commit` with every object it needs. */
+  async #whole(commit: string): Promise<boolean> {
+    if (!this.#packs.has(commit)) return false;
+    try {
+      const needed = await this.#closure(commit);
+      return [...needed].every((oid) => this.#packs.has(oid));
+    } catch {
+      return false;
+    }
   }
 
   async #guard<T>(run: () => Promise<T>): Promise<T> {
@@ -273,36 +476,83 @@ export class GitSource implements RevisionSource {
     }
   }
 
-  #describe(error: unknown): GitError {
+  #noBranch(): GitError {
+    return new GitError(
+      "not-found",
+      `branch "${this.#options.branch}" does not exist in ${this.#options.url}`,
+    );
+  }
+
+  #describe(error: unknown, commit?: string): GitError {
     if (error instanceof GitError) return error;
     const url = this.#options.url;
-    const e = error as {
-      code?: string;
-      name?: string;
-      message?: string;
-      data?: { statusCode?: number };
-    };
-    const status = e.data?.statusCode;
-    if (status === 401 || status === 403) {
+    const subject = commit ? `commit ${commit.slice(0, 12)}` : "the fetch";
+    if (error instanceof HttpStatusError) {
+      const status = error.status;
+      if (status === 401 || status === 403) {
+        return new GitError(
+          "auth",
+          `the Git server refused the credentials (HTTP ${status}) for ${url}: check GIT_USER_NAME and GIT_PERSONAL_TOKEN`,
+          { cause: error },
+        );
+      }
+      if (status === 404) {
+        return new GitError("not-found", `no Git repository at ${url} (HTTP 404)`, {
+          cause: error,
+        });
+      }
+      return new GitError("protocol", `the Git server answered HTTP ${status} for ${url}`, {
+        cause: error,
+      });
+    }
+    if (error instanceof PackTooLargeError || error instanceof AnswerTooLargeError) {
       return new GitError(
-        "auth",
-        `the Git server refused the credentials (HTTP ${status}) for ${url}: check GIT_USER_NAME and GIT_PERSONAL_TOKEN`,
+        "too-large",
+        `${subject} is not fetched: the Git server's answer is larger than GIT_MAX_FETCH_BYTES (${this.#maxFetchBytes} bytes)`,
+        { cause: error },
       );
     }
-    if (status === 404) return new GitError("not-found", `no Git repository at ${url} (HTTP 404)`);
-    if (status !== undefined) {
-      return new GitError("protocol", `the Git server answered HTTP ${status} for ${url}`);
+    if (error instanceof ObjectTooLargeError) {
+      const message = error.limit === "object"
+        ? `${subject} is refused: it holds a ${
+          error.type === "delta" ? "file" : error.type
+        } of ${error.size} bytes, more than GIT_MAX_BLOB_BYTES (${error.max} bytes)`
+        : `${subject} is refused: its objects inflate to more than GIT_MAX_FETCH_BYTES (${error.max} bytes)`;
+      return new GitError("too-large", message, { cause: error });
     }
+    if (
+      error instanceof UploadPackError || error instanceof PktLineError ||
+      error instanceof PackError
+    ) {
+      if (commit && /not our ref/.test(error.message)) {
+        return new GitError("not-found", `${subject} is no longer on the Git server`, {
+          cause: error,
+        });
+      }
+      return new GitError(
+        "protocol",
+        `Git fetch from ${url} failed: ${this.#clean(error.message)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const e = error as { name?: string; message?: string };
     if (e.name === "TimeoutError" || e.name === "AbortError") {
-      return new GitError("timeout", `the Git server at ${url} did not answer in time`);
+      return new GitError("timeout", `the Git server at ${url} did not answer in time`, {
+        cause: error,
+      });
     }
     if (e.name === "TypeError" || /connect|refused|reset|dns|network/i.test(e.message ?? "")) {
       return new GitError(
         "unreachable",
         `cannot reach the Git server at ${url}: ${this.#clean(e.message)}`,
+        { cause: error },
       );
     }
-    return new GitError("protocol", `Git fetch from ${url} failed: ${this.#clean(e.message)}`);
+    return new GitError("protocol", `Git fetch from ${url} failed: ${this.#clean(e.message)}`, {
+      cause: error,
+    });
   }
 
   /** Error texts from libraries may quote request details; never let the token through. */

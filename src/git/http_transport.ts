@@ -1,13 +1,11 @@
 /**
- * The HTTP client isomorphic-git talks through: plain `fetch`, with basic auth set here (so the
- * token never sits in a URL that an error message could repeat), a deadline on every request
- * (a server that hangs mid-pack must not stall syncing forever) and counters for `/status` and
- * the benchmarks.
+ * The HTTP client the Git protocol client talks through: plain `fetch`, with basic auth set here
+ * (so the token never sits in a URL that an error message could repeat), a deadline on every
+ * request (a server that hangs mid-pack must not stall syncing forever), a cap on the bytes of
+ * each answer (counted as they arrive, so an oversized answer is cut off, never buffered) and
+ * counters for `/status` and the benchmarks.
  * @module
  */
-
-import type { GitHttpRequest, GitHttpResponse, HttpClient } from "isomorphic-git";
-import { concatBytes } from "../lib/bytes.ts";
 
 /** Options for {@linkcode gitHttpTransport}. */
 export interface GitHttpTransportOptions {
@@ -23,9 +21,47 @@ export interface GitHttpStats {
   bytesReceived: number;
 }
 
-/** An isomorphic-git HTTP client with counters. */
-export interface GitHttpTransport extends HttpClient {
+/** One request to the Git server. */
+export interface GitHttpRequest {
+  url: string;
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
+  body?: Uint8Array<ArrayBuffer>;
+  /** The answer's body is cut off with {@linkcode AnswerTooLargeError} past this many bytes. */
+  maxBytes?: number;
+}
+
+/** An answer with a 2xx status; its body is read as it arrives. */
+export interface GitHttpResponse {
+  status: number;
+  headers: Headers;
+  /** The body; ending the iteration early aborts the request. */
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** The server answered with a status other than 2xx. */
+export class HttpStatusError extends Error {
+  override name = "HttpStatusError";
+  /** Wraps the status of `url`'s answer. */
+  constructor(readonly status: number, url: string) {
+    super(`HTTP ${status} from ${url}`);
+  }
+}
+
+/** An answer's body went past the request's `maxBytes`. */
+export class AnswerTooLargeError extends Error {
+  override name = "AnswerTooLargeError";
+  /** The cap that was passed. */
+  constructor(readonly maxBytes: number) {
+    super(`the Git server's answer is larger than ${maxBytes} bytes`);
+  }
+}
+
+/** A client for the Git server, with counters. */
+export interface GitHttpTransport {
   readonly stats: GitHttpStats;
+  /** Sends a request; throws {@linkcode HttpStatusError} on a status other than 2xx. */
+  request(request: GitHttpRequest): Promise<GitHttpResponse>;
 }
 
 /** Makes the transport. */
@@ -41,41 +77,51 @@ export function gitHttpTransport(options: GitHttpTransportOptions = {}): GitHttp
       stats.requests++;
       const headers = new Headers(request.headers ?? {});
       if (authorization) headers.set("authorization", authorization);
-      const signals = [AbortSignal.timeout(timeoutMs)];
-      if (request.signal) signals.push(request.signal as AbortSignal);
+      const abort = new AbortController();
+      const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), abort.signal]);
       const response = await fetch(request.url, {
         method: request.method ?? "GET",
         headers,
-        body: request.body ? await collect(request.body) : undefined,
-        signal: AbortSignal.any(signals),
+        body: request.body,
+        signal,
         redirect: "follow",
       });
+      if (response.status < 200 || response.status > 299) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new HttpStatusError(response.status, new URL(request.url).pathname);
+      }
       return {
-        url: response.url,
-        method: request.method,
-        statusCode: response.status,
-        statusMessage: response.statusText,
-        headers: Object.fromEntries(response.headers),
-        body: counted(response.body, stats),
+        status: response.status,
+        headers: response.headers,
+        body: counted(response.body, { stats, maxBytes: request.maxBytes, abort }),
       };
     },
   };
 }
 
-async function collect(body: AsyncIterableIterator<Uint8Array> | Iterable<Uint8Array>) {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(chunk);
-  // Chunks from isomorphic-git are plain ArrayBuffer views, which fetch accepts as a body.
-  return concatBytes(chunks) as Uint8Array<ArrayBuffer>;
-}
-
 async function* counted(
   body: ReadableStream<Uint8Array> | null,
-  stats: GitHttpStats,
+  options: { stats: GitHttpStats; maxBytes?: number; abort: AbortController },
 ): AsyncIterableIterator<Uint8Array> {
   if (!body) return;
-  for await (const chunk of body) {
-    stats.bytesReceived += chunk.length;
-    yield chunk;
+  let received = 0;
+  const reader = body.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      received += value.length;
+      options.stats.bytesReceived += value.length;
+      if (options.maxBytes !== undefined && received > options.maxBytes) {
+        throw new AnswerTooLargeError(options.maxBytes);
+      }
+      yield value;
+    }
+  } finally {
+    // Reached early (a cap, an error, or the reader stopped): drop the connection now rather
+    // than letting the server stream the rest into a buffer nobody reads.
+    options.abort.abort();
+    reader.releaseLock();
+    await body.cancel().catch(() => undefined);
   }
 }

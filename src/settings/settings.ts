@@ -78,6 +78,10 @@ export interface Settings {
   podNamespace?: string;
   /** Most callers held by `?wait` at once. */
   maxWaiters: number;
+  /** Cap on one fetch from Git: the bytes downloaded, and what its objects inflate to. */
+  gitMaxFetchBytes: number;
+  /** Cap on the inflated size of any one object (file) a fetched commit holds. */
+  gitMaxBlobBytes: number;
 }
 
 /**
@@ -112,6 +116,9 @@ export const DEFAULTS = {
   requestTokenTtlMs: 86_400_000,
   maxResultBytes: 512 * 1024,
   maxWaiters: 256,
+  // Well inside the Deployment's 512 MiB memory limit, inflating included.
+  gitMaxFetchBytes: 64 * 2 ** 20,
+  gitMaxBlobBytes: 16 * 2 ** 20,
 } as const;
 
 /** A setting that is missing or malformed; its message is the one line shown to the user. */
@@ -136,6 +143,8 @@ export const ENV_NAMES: readonly string[] = [
   "CONFIG_PATH",
   "GIT_POLL_INTERVAL",
   "GIT_TIMEOUT",
+  "GIT_MAX_FETCH_BYTES",
+  "GIT_MAX_BLOB_BYTES",
   "NAMESPACE",
   "PORT",
   "LISTEN_ADDRESS",
@@ -318,6 +327,14 @@ export function readSettings(env: Env, options: ReadOptions = {}): Settings {
       integer: true,
     }),
     maxWaiters: number(env, "MAX_WAITERS", DEFAULTS.maxWaiters, { min: 0, integer: true }),
+    gitMaxFetchBytes: number(env, "GIT_MAX_FETCH_BYTES", DEFAULTS.gitMaxFetchBytes, {
+      min: 1024,
+      integer: true,
+    }),
+    gitMaxBlobBytes: number(env, "GIT_MAX_BLOB_BYTES", DEFAULTS.gitMaxBlobBytes, {
+      min: 1024,
+      integer: true,
+    }),
   };
 }
 

@@ -33,6 +33,11 @@ export interface GitServerOptions {
   user?: string;
   /** Basic-auth password (a token); defaults to a random one. */
   token?: string;
+  /**
+   * `false`: ignore the `Git-Protocol` header, as a server that only speaks protocol v0 does
+   * (every ref listing then holds every ref). Default: protocol v2 when the client asks.
+   */
+  protocolV2?: boolean;
 }
 
 /**
@@ -52,6 +57,8 @@ export interface GitServerOptions {
  * - `"truncate"`: `POST …/git-upload-pack` responses (pack data, and the
  *   protocol v2 `ls-refs`/`fetch` answers) are cut off half-way by aborting
  *   the connection; ref advertisements (`GET …/info/refs`) are served whole.
+ * - `"truncate-pack"`: as `"truncate"`, for answers carrying a pack only
+ *   (protocol v2 `fetch`, protocol v0 upload-pack); ref listings are whole.
  */
 export type GitFault =
   | "none"
@@ -60,7 +67,8 @@ export type GitFault =
   | "forbidden"
   | "hang"
   | "error500"
-  | "truncate";
+  | "truncate"
+  | "truncate-pack";
 
 /** One request seen by the server, in arrival order. */
 export interface GitRequest {
@@ -76,6 +84,11 @@ export interface GitRequest {
   bytes: number;
   /** Milliseconds from arrival until the response body ended (0 until then). */
   time: number;
+  /**
+   * For `POST …/git-upload-pack`: the protocol v2 command (`"ls-refs"`, `"fetch"`), or
+   * `"fetch"` for a protocol v0 request (which always asks for a pack).
+   */
+  command?: string;
 }
 
 const HOST = "127.0.0.1";
@@ -177,7 +190,10 @@ export class GitServer {
   #inflight = new Set<Promise<unknown>>();
   #repoNames = new Set<string>();
 
-  private constructor(root: string, user: string, token: string) {
+  readonly #protocolV2: boolean;
+
+  private constructor(root: string, user: string, token: string, protocolV2: boolean) {
+    this.#protocolV2 = protocolV2;
     this.root = root;
     this.user = user;
     this.token = token;
@@ -193,6 +209,7 @@ export class GitServer {
       root,
       options.user ?? DEFAULT_USER,
       options.token ?? randomToken(),
+      options.protocolV2 ?? true,
     );
     try {
       await Deno.mkdir(server.git.home, { recursive: true });
@@ -394,7 +411,7 @@ export class GitServer {
       // Parked until the fault changes or the server closes; then answered 503.
       await new Promise<void>((resolve) => this.#hangs.add(resolve));
     }
-    const { response, truncate } = await this.#respond(request, info, url, fault);
+    const { response, truncate } = await this.#respond(request, { info, url, fault, record });
     record.status = response.status;
     return new Response(this.#meter(response.body, record, started, truncate), {
       status: response.status,
@@ -405,9 +422,12 @@ export class GitServer {
 
   async #respond(
     request: Request,
-    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
-    url: URL,
-    fault: GitFault,
+    { info, url, fault, record }: {
+      info: Deno.ServeHandlerInfo<Deno.NetAddr>;
+      url: URL;
+      fault: GitFault;
+      record: GitRequest;
+    },
   ): Promise<{ response: Response; truncate: boolean }> {
     const early = this.#faultResponse(fault) ??
       (this.#authorized(request) ? null : plainResponse(401, "authentication required", {
@@ -420,14 +440,23 @@ export class GitServer {
     } catch {
       return { response: plainResponse(400, "malformed path"), truncate: false };
     }
+    const headers = new Headers(request.headers);
+    if (!this.#protocolV2) headers.delete("git-protocol");
+    let body = request.body;
+    if (request.method === "POST" && pathInfo.endsWith("/git-upload-pack")) {
+      // Small requests: read whole to learn the command, then handed to the CGI as they came.
+      const bytes = await request.bytes();
+      record.command = await uploadPackCommand(bytes, headers);
+      body = new Blob([bytes]).stream();
+    }
     const cgi = await runHttpBackend({
       env: this.git.env(),
       projectRoot: this.#reposDir,
       method: request.method,
       pathInfo,
       query: url.search.slice(1),
-      headers: request.headers,
-      body: request.body,
+      headers,
+      body,
       remoteUser: this.user,
       remoteAddr: info.remoteAddr.hostname,
     });
@@ -442,8 +471,8 @@ export class GitServer {
       statusText: cgi.statusText,
       headers: cgi.headers,
     });
-    const truncate = fault === "truncate" && request.method === "POST" &&
-      pathInfo.endsWith("/git-upload-pack");
+    const truncate = request.method === "POST" && pathInfo.endsWith("/git-upload-pack") &&
+      (fault === "truncate" || (fault === "truncate-pack" && record.command === "fetch"));
     return { response, truncate };
   }
 
@@ -528,6 +557,18 @@ export class GitServer {
       },
     });
   }
+}
+
+/** The protocol v2 command of an upload-pack request body, or "fetch" for protocol v0. */
+async function uploadPackCommand(bytes: Uint8Array, headers: Headers): Promise<string> {
+  let plain = bytes;
+  if (headers.get("content-encoding") === "gzip") {
+    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+      .pipeThrough(new DecompressionStream("gzip"));
+    plain = await new Response(stream).bytes();
+  }
+  const first = new TextDecoder().decode(plain.subarray(4, 64));
+  return /^command=([a-z-]+)/.exec(first)?.[1] ?? "fetch";
 }
 
 /** Internal constructor arguments of {@linkcode TestRepo}. */
