@@ -4,7 +4,7 @@
  * @module
  */
 
-import { GitServer, type TestRepo } from "./git_server.ts";
+import { GitServer, type GitServerOptions, type TestRepo } from "./git_server.ts";
 import { KubeSim, type KubeSimOptions } from "./kube_sim/mod.ts";
 import { RouterProcess } from "./router_process.ts";
 
@@ -80,11 +80,13 @@ export interface StackOptions {
   kube?: KubeSimOptions;
   /** Extra namespaces to create in the simulator. */
   namespaces?: string[];
+  /** Options of the Git server (for example a protocol v0 server). */
+  git?: GitServerOptions;
 }
 
 /** Starts a Git server with a repository of `files`, a simulator, and the router. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const git = await GitServer.start();
+  const git = await GitServer.start(options.git);
   const kube = await KubeSim.start({ tls: true, ...options.kube });
   for (const ns of options.namespaces ?? []) kube.addNamespace(ns);
   const files = options.files ?? {
