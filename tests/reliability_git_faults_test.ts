@@ -165,6 +165,8 @@ Deno.test("force-push, deleted branch, truncated pack: followed or survived, and
       git.setFault("none");
       assertEquals((await router.call("/refresh")).body, { revision: third, changed: true });
       assertEquals(await publish(), { revision: third, variant: "c" });
+      // Stopped, the router has finished any work on the cache.
+      assertEquals((await router.stop()).code, 0);
       await fsck(git, stack.dataDir);
     });
   } finally {

@@ -193,6 +193,8 @@ export class GitSource implements RevisionSource {
   /** isomorphic-git's cache of parsed pack indexes and pack contents; replaced after a prune. */
   #cache: Record<string, unknown> = {};
   #opened: Promise<void> | undefined;
+  /** A prune under way (it never rejects); the cache is used again once it is done. */
+  #pruning: Promise<void> = Promise.resolve();
   #fetches = 0;
   #objectsReceived = 0;
   /** The last commit refused for its size: asked again, it is refused without a download. */
@@ -240,7 +242,7 @@ export class GitSource implements RevisionSource {
 
   /** Whether the cache already holds `commit` (so no fetch is needed to build from it). */
   async hasCommit(commit: string): Promise<boolean> {
-    await this.#open();
+    await this.#ready();
     return this.#packs.has(commit);
   }
 
@@ -249,7 +251,7 @@ export class GitSource implements RevisionSource {
    * branch tip instead when the server speaks protocol v0.
    */
   async fetch(commit?: string): Promise<string> {
-    await this.#open();
+    await this.#ready();
     const want = commit ?? await this.remoteHead();
     if (this.#refused?.commit === want) throw this.#refused.error;
     try {
@@ -268,23 +270,27 @@ export class GitSource implements RevisionSource {
 
   /**
    * Records `commit` as the one serving, so a restart can serve it while Git is down, then
-   * prunes what it does not need from the cache.
+   * prunes what it does not need from the cache, in the background: the new index goes live
+   * without waiting, and the next use of the cache waits for the prune.
    */
   async remember(commit: string): Promise<void> {
-    await this.#open();
+    await this.#ready();
     await this.#packs.writeRef(SERVING, commit);
-    try {
-      await this.#prune(commit);
-    } catch (error) {
+    this.#pruning = this.#prune(commit).catch((error) => {
       this.#logger.warn("the clone cache was not pruned; it is tried again after the next sync", {
         error: (error as Error).message,
       });
-    }
+    });
+  }
+
+  /** Resolves once a prune under way is done (before the process exits). */
+  async settled(): Promise<void> {
+    await this.#pruning;
   }
 
   /** The commit recorded by {@linkcode remember}, when the cache still has it. */
   async remembered(): Promise<string | undefined> {
-    await this.#open();
+    await this.#ready();
     const commit = await this.#packs.readRef(SERVING);
     return commit && this.#packs.has(commit) ? commit : undefined;
   }
@@ -310,14 +316,19 @@ export class GitSource implements RevisionSource {
       const commit = await this.#packs.readRef(ref);
       if (commit && this.#packs.has(commit) && !haves.includes(commit)) haves.push(commit);
     }
-    const shallows = [...await this.#packs.readShallow()].filter((c) => this.#packs.has(c));
+    // The server must know which held commits lack their parents, or it would leave out
+    // objects it assumes their history brings.
+    const shallows = new Set(
+      [...await this.#packs.readShallow()].filter((c) => this.#packs.has(c)),
+    );
+    for (const have of haves) if (!(await this.#hasParents(have))) shallows.add(have);
     const { result: fetched, pack } = await this.#packs.receive(
       this.#maxFetchBytes,
       (receiver) =>
         this.#remote.fetch({
           want,
           haves,
-          shallows,
+          shallows: [...shallows],
           depth: 1,
           // The pack plus its framing (5 bytes per packet of up to 65,515).
           maxBytes: this.#maxFetchBytes + Math.ceil(this.#maxFetchBytes / 65_515) * 5 + 65_536,
@@ -338,9 +349,8 @@ export class GitSource implements RevisionSource {
       throw new GitError("protocol", `the Git server's pack does not hold commit ${fetched}`);
     }
     await this.#packs.writeRef(FETCHED, fetched);
-    if (!(await this.#hasParents(fetched))) {
-      await this.#packs.writeShallow([...shallows, fetched]);
-    }
+    if (!(await this.#hasParents(fetched))) shallows.add(fetched);
+    await this.#packs.writeShallow(shallows);
     return fetched;
   }
 
@@ -350,6 +360,10 @@ export class GitSource implements RevisionSource {
    * new pack and every other pack goes.
    */
   async #prune(serving: string): Promise<void> {
+    // A fetched commit other than the serving one may lose part of its tree below; named as
+    // held in a fetch, it would make the server leave that part out.
+    const fetched = await this.#packs.readRef(FETCHED);
+    if (fetched && fetched !== serving) await this.#packs.deleteRef(FETCHED);
     const needed = await this.#closure(serving);
     const packs = this.#packs.packs();
     const garbage = this.#packs.objectCount - needed.size;
@@ -378,8 +392,6 @@ export class GitSource implements RevisionSource {
     if (this.#packs.packs().length === packs.length) return;
     // Readers cache packs by file name: forget the removed ones.
     this.#cache = {};
-    const fetched = await this.#packs.readRef(FETCHED);
-    if (fetched && !this.#packs.has(fetched)) await this.#packs.deleteRef(FETCHED);
     const shallow = [...await this.#packs.readShallow()].filter((c) => this.#packs.has(c));
     if (!(await this.#hasParents(serving))) shallow.push(serving);
     await this.#packs.writeShallow(shallow);
@@ -427,6 +439,12 @@ export class GitSource implements RevisionSource {
       cache: this.#cache,
     });
     return { type: type as ObjectType, content: object as Uint8Array };
+  }
+
+  /** The cache, checked at first use and not being pruned. */
+  async #ready(): Promise<void> {
+    await this.#open();
+    await this.#pruning;
   }
 
   /** Checks the cache once, before its first use (see PackCache.open). */

@@ -16,6 +16,8 @@ export interface RevisionSource {
   remember?(revision: string): Promise<void>;
   /** The revision recorded by `remember`, if it can still be loaded. */
   remembered?(): Promise<string | undefined>;
+  /** Resolves once work the source does in the background is done (before the process exits). */
+  settled?(): Promise<void>;
 }
 
 /** What a path names in a commit. */

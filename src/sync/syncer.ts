@@ -129,6 +129,7 @@ export class Syncer {
     await this.#next?.catch(() => undefined);
     await this.#running?.catch(() => undefined);
     await this.#options.templateStore?.settled();
+    await this.#source.settled?.();
   }
 
   /** The wait before the next poll, or undefined when polling is off and the last sync was good. */
