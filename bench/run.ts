@@ -16,7 +16,7 @@ import { denoBench } from "./lib/deno_bench.ts";
 import { markdown, type Results } from "./lib/report.ts";
 import { runFootprintBench } from "./footprint.ts";
 import { runPublishBench } from "./publish.ts";
-import { runSyncBench } from "./sync.ts";
+import { runLargeFileBench, runSyncBench } from "./sync.ts";
 import { runTransportBench } from "./transport.ts";
 
 const SECTIONS = ["publish", "transport", "sync", "footprint", "micro", "webhook"];
@@ -61,6 +61,7 @@ try {
   });
   await section("sync", async () => {
     results.sync = await runSyncBench(context);
+    results.largeFile = await runLargeFileBench(context);
   });
   await section("footprint", async () => {
     results.footprint = await runFootprintBench(context);

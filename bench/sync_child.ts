@@ -8,9 +8,14 @@
  *   templates), then build again in the same process.
  * - `stored <dir>`: the same build taking compiled templates from the file the `cold` run kept,
  *   as a restart with a warm DATA_DIR does after its one request.
+ * - `fetch <dir>`: the cache of a `cold` run, after a push: fetch the new branch tip (what a
+ *   sync after a push downloads: bytes, requests, objects in the new pack).
+ * - `large <dir>`: a first sync that may be refused (a repository holding a large file): its
+ *   outcome and peak RSS.
  *
- * Reads GIT_URL, GIT_USER_NAME, GIT_PERSONAL_TOKEN; prints one JSON line and exits.
- * Run: `deno run -A bench/sync_child.ts cold|warm <dir>`.
+ * Reads GIT_URL, GIT_USER_NAME, GIT_PERSONAL_TOKEN, and GIT_MAX_FETCH_BYTES and
+ * GIT_MAX_BLOB_BYTES when set; prints one JSON line and exits.
+ * Run: `deno run -A bench/sync_child.ts cold|warm|stored|fetch|large <dir>`.
  * @module
  */
 
@@ -38,11 +43,17 @@ const options = {
   maxObjectsPerPublish: DEFAULTS.maxObjectsPerPublish,
 };
 const before = memoryOf();
+const limit = (name: string) => {
+  const value = Deno.env.get(name);
+  return value ? Number(value) : undefined;
+};
 const source = new GitSource({
   url: Deno.env.get("GIT_URL")!,
   branch: "main",
   user: Deno.env.get("GIT_USER_NAME"),
   token: Deno.env.get("GIT_PERSONAL_TOKEN"),
+  maxFetchBytes: limit("GIT_MAX_FETCH_BYTES"),
+  maxBlobBytes: limit("GIT_MAX_BLOB_BYTES"),
   dir,
 });
 
@@ -134,4 +145,62 @@ if (mode === "cold") {
     rssBeforeMB: before.rssMB,
     peakRssMB: memoryOf().peakRssMB,
   });
-} else throw new Error(`usage: sync_child.ts cold|warm|stored <dir>, got ${mode}`);
+} else if (mode === "fetch") {
+  const packsBefore = await packs(dir);
+  const t0 = performance.now();
+  const head = await source.head();
+  await source.load(head);
+  const fetchMs = performance.now() - t0;
+  const added = [...await packs(dir)].filter((p) => !packsBefore.has(p));
+  let storedObjects = 0;
+  for (const pack of added) storedObjects += await packObjects(`${dir}/objects/pack/${pack}`);
+  reply({
+    mode,
+    revision: head,
+    fetchMs: round(fetchMs),
+    requests: source.stats.requests,
+    bytes: source.stats.bytesReceived,
+    // Objects in the pack received; the stored pack adds the bases of its deltas (a thin pack).
+    objects: source.stats.objectsReceived,
+    storedObjects,
+    rssBeforeMB: before.rssMB,
+    peakRssMB: memoryOf().peakRssMB,
+  });
+} else if (mode === "large") {
+  const syncer = new Syncer(source, options);
+  const t0 = performance.now();
+  const outcome = await syncer.sync().then(
+    (result) => ({ revision: result.revision }),
+    (error: Error) => ({ error: error.message }),
+  );
+  reply({
+    mode,
+    ...outcome,
+    syncMs: round(performance.now() - t0),
+    bytes: source.stats.bytesReceived,
+    rssBeforeMB: before.rssMB,
+    peakRssMB: memoryOf().peakRssMB,
+  });
+  await syncer.stop();
+} else throw new Error(`usage: sync_child.ts cold|warm|stored|fetch|large <dir>, got ${mode}`);
+
+/** The pack files in a cache. */
+async function packs(cache: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  for await (const entry of Deno.readDir(`${cache}/objects/pack`)) {
+    if (entry.name.endsWith(".pack")) names.add(entry.name);
+  }
+  return names;
+}
+
+/** The number of objects a pack file's header declares. */
+async function packObjects(path: string): Promise<number> {
+  const file = await Deno.open(path);
+  try {
+    const header = new Uint8Array(12);
+    await file.read(header);
+    return new DataView(header.buffer).getUint32(8);
+  } finally {
+    file.close();
+  }
+}

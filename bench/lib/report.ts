@@ -6,7 +6,7 @@
 import type { MicroResult } from "./deno_bench.ts";
 import type { FootprintResult, RssProbe } from "../footprint.ts";
 import type { PublishCell, PublishResults } from "../publish.ts";
-import type { SyncResult } from "../sync.ts";
+import type { LargeFileResult, SyncResult } from "../sync.ts";
 import type { TransportRow } from "../transport.ts";
 
 /** Everything one `run.ts` run measured. */
@@ -18,6 +18,7 @@ export interface Results {
   seconds?: number;
   publish?: PublishResults;
   sync?: SyncResult[];
+  largeFile?: LargeFileResult;
   footprint?: { starts: FootprintResult[]; probes: RssProbe[] };
   micro?: MicroResult[];
   webhook?: MicroResult[];
@@ -230,6 +231,48 @@ export function syncTable(sync: SyncResult[]): string {
   );
 }
 
+/** What a fetch after a push downloads, per repository size. */
+export function fetchTable(sync: SyncResult[]): string {
+  const cell = (r: Record<string, unknown> | undefined) => {
+    const x = (r ?? {}) as Record<string, number>;
+    return `${f(x.bytes, 0)} B, ${f(x.objects, 0)} objects, ${x.requests} requests, ${
+      f(x.fetchMs, 0)
+    } ms`;
+  };
+  return table(
+    [
+      "manifests",
+      "first sync: bytes, requests",
+      "after a one-file push",
+      "after a force-push rewriting the last commit",
+    ],
+    sync.map((s) => {
+      const cold = s.cold as Record<string, number>;
+      return [
+        f(s.manifests, 0),
+        `${f(cold.firstSyncBytes, 0)} B, ${cold.firstSyncRequests}`,
+        cell(s.push),
+        cell(s.forcePush),
+      ];
+    }),
+  );
+}
+
+/** The first sync of a repository holding a large file. */
+export function largeFileTable(large: LargeFileResult): string {
+  const row = (label: string, r: Record<string, unknown>) => [
+    label,
+    String(r.error ?? `served ${String(r.revision).slice(0, 12)}`),
+    `${f(r.bytes as number, 0)} B`,
+    `${f(r.syncMs as number, 0)} ms`,
+    `**${f(r.peakRssMB as number)}**`,
+  ];
+  return table(
+    ["caps", "outcome", "downloaded", "sync", "peak RSS MB"],
+    [row("defaults", large.defaults), row("raised to 1 GiB", large.raised)],
+  );
+}
+
 /** The footprint tables. */
 export function footprintTables(footprint: NonNullable<Results["footprint"]>): string {
   const starts = table(
@@ -342,6 +385,25 @@ export function verdicts(results: Results): Verdict[] {
       met: polls.every((p) => p.requests === 1 && p.medianMs < 10),
     });
   }
+  const pushed = big?.push as Record<string, number> | undefined;
+  if (pushed) {
+    const cold = big!.cold as Record<string, number>;
+    out.push({
+      target: "fetch after a one-file push at 10,000 manifests: what changed, not the tree",
+      measured: `${f(pushed.bytes, 0)} B, ${f(pushed.objects, 0)} objects (first sync ` +
+        `${f(cold.firstSyncBytes, 0)} B)`,
+      met: pushed.objects < 10 && pushed.bytes < cold.firstSyncBytes / 100,
+    });
+  }
+  if (results.largeFile) {
+    const d = results.largeFile.defaults as Record<string, number>;
+    out.push({
+      target: `a ${results.largeFile.fileMB} MB file in the repository: refused by default, ` +
+        "peak RSS < 150 MB",
+      measured: `${d.error ? "refused" : "accepted"}, peak RSS ${f(d.peakRssMB)} MB`,
+      met: Boolean(d.error) && d.peakRssMB < 150,
+    });
+  }
   const webhook = results.webhook?.find((w) => /\b1000 manifests/.test(w.name));
   out.push({
     target: "push → publishable < 300 ms at 1,000 manifests (webhook_bench.ts)",
@@ -412,6 +474,15 @@ export function markdown(results: Results): string {
     );
   }
   if (results.sync) parts.push("### Sync\n\n" + syncTable(results.sync));
+  if (results.sync?.length) {
+    parts.push("### Fetch after a push\n\n" + fetchTable(results.sync));
+  }
+  if (results.largeFile) {
+    parts.push(
+      `### A repository holding a ${results.largeFile.fileMB} MB file\n\n` +
+        largeFileTable(results.largeFile),
+    );
+  }
   if (results.footprint) parts.push("### Footprint\n\n" + footprintTables(results.footprint));
   if (results.micro?.length) {
     parts.push("### In-process micro benchmarks\n\n" + microTable(results.micro));
