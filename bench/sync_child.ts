@@ -43,17 +43,17 @@ const options = {
   maxObjectsPerPublish: DEFAULTS.maxObjectsPerPublish,
 };
 const before = memoryOf();
-const limit = (name: string) => {
+const limit = (name: string, fallback: number) => {
   const value = Deno.env.get(name);
-  return value ? Number(value) : undefined;
+  return value ? Number(value) : fallback;
 };
 const source = new GitSource({
   url: Deno.env.get("GIT_URL")!,
   branch: "main",
   user: Deno.env.get("GIT_USER_NAME"),
   token: Deno.env.get("GIT_PERSONAL_TOKEN"),
-  maxFetchBytes: limit("GIT_MAX_FETCH_BYTES"),
-  maxBlobBytes: limit("GIT_MAX_BLOB_BYTES"),
+  maxFetchBytes: limit("GIT_MAX_FETCH_BYTES", DEFAULTS.gitMaxFetchBytes),
+  maxBlobBytes: limit("GIT_MAX_BLOB_BYTES", DEFAULTS.gitMaxBlobBytes),
   dir,
 });
 

@@ -8,16 +8,16 @@
 import nodeFs from "node:fs";
 import zlib from "node:zlib";
 import git from "isomorphic-git";
+import { decodeHex } from "../src/lib/bytes.ts";
 import {
   encodeEntryHeader,
-  fromHex,
   type GitObject,
   indexPack,
   ObjectTooLargeError,
   type ObjectType,
   PackError,
   parsePackIndex,
-  sha1,
+  sha1Hex,
 } from "../src/git/pack_index.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { GitCli } from "./support/git_cli.ts";
@@ -132,7 +132,7 @@ function packOf(entries: Uint8Array[]): Uint8Array {
     pack.set(entry, at);
     at += entry.length;
   }
-  pack.set(fromHex(sha1(pack.subarray(0, body))), body);
+  pack.set(decodeHex(sha1Hex(pack.subarray(0, body))), body);
   return pack;
 }
 

@@ -1,4 +1,5 @@
 import { GitSource } from "../src/git/git_source.ts";
+import { DEFAULTS } from "../src/settings/settings.ts";
 import { GitCli } from "./support/git_cli.ts";
 import { assertEquals } from "./support/assert.ts";
 
@@ -35,6 +36,8 @@ Deno.test("a commit's files read the same whether its objects are loose, packed 
       url: "http://127.0.0.1:1/unused.git",
       branch: "main",
       dir: repo.bare,
+      maxFetchBytes: DEFAULTS.gitMaxFetchBytes,
+      maxBlobBytes: DEFAULTS.gitMaxBlobBytes,
     });
     const readAll = async () => {
       const commitFiles = source.files(repo.commit);

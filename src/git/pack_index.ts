@@ -9,8 +9,9 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import zlib from "node:zlib";
+import { decodeHex, encodeHex } from "../lib/bytes.ts";
+import { sha1 } from "../lib/crypto.ts";
 import { applyDelta, DeltaError, readDeltaHeader } from "./delta.ts";
 import { InflateError, Inflater } from "./inflate.ts";
 
@@ -29,8 +30,6 @@ const CODES: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 
 export const OFS_DELTA = 6;
 /** See {@linkcode OFS_DELTA}. */
 export const REF_DELTA = 7;
-
-const encoder = new TextEncoder();
 
 /** A pack or index that is not well formed: cut short, altered, or inconsistent. */
 export class PackError extends Error {
@@ -102,7 +101,7 @@ export function readEntryHeader(pack: Uint8Array, start: number, end: number): E
   }
   if (type === REF_DELTA) {
     if (at + 20 > end) throw new PackError(`pack entry at ${start} is cut short`);
-    const baseOid = toHex(pack.subarray(at, at + 20));
+    const baseOid = encodeHex(pack.subarray(at, at + 20));
     return { type, size, dataStart: at + 20, baseOid };
   }
   if (!TYPES[type]) throw new PackError(`pack entry at ${start} has unknown type ${type}`);
@@ -144,8 +143,7 @@ export function inflateEntry(
 
 /** The id of an object: the SHA-1 of its type, size and content. */
 export function objectId(type: ObjectType, content: Uint8Array): string {
-  return createHash("sha1").update(encoder.encode(`${type} ${content.length}\0`)).update(content)
-    .digest("hex");
+  return encodeHex(sha1([`${type} ${content.length}\0`, content]));
 }
 
 /** A parsed `.idx`: object ids in order, with each one's offset in the pack. */
@@ -164,7 +162,7 @@ export function parsePackIndex(idx: Uint8Array): PackIndex {
   if (idx.length < 8 + 1024 + 40 || IDX_MAGIC.some((b, i) => idx[i] !== b)) {
     throw new PackError("not a version 2 pack index");
   }
-  if (sha1(idx.subarray(0, idx.length - 20)) !== toHex(idx.subarray(idx.length - 20))) {
+  if (sha1Hex(idx.subarray(0, idx.length - 20)) !== encodeHex(idx.subarray(idx.length - 20))) {
     throw new PackError("pack index checksum does not match");
   }
   const view = new DataView(idx.buffer, idx.byteOffset, idx.byteLength);
@@ -185,7 +183,7 @@ export function parsePackIndex(idx: Uint8Array): PackIndex {
   const offsets: number[] = new Array(n);
   const crcs: number[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    oids[i] = toHex(idx.subarray(oidsAt + i * 20, oidsAt + i * 20 + 20));
+    oids[i] = encodeHex(idx.subarray(oidsAt + i * 20, oidsAt + i * 20 + 20));
     if (i > 0 && oids[i] <= oids[i - 1]) throw new PackError("pack index ids are not ordered");
     crcs[i] = view.getUint32(crcsAt + i * 4);
     const offset = view.getUint32(offsetsAt + i * 4);
@@ -199,7 +197,7 @@ export function parsePackIndex(idx: Uint8Array): PackIndex {
     oids,
     offsets,
     crcs,
-    packChecksum: toHex(idx.subarray(idx.length - 40, idx.length - 20)),
+    packChecksum: encodeHex(idx.subarray(idx.length - 40, idx.length - 20)),
   };
 }
 
@@ -217,7 +215,7 @@ export function writePackIndex(
   idx.set(IDX_MAGIC);
   const fanOut = new Uint32Array(256);
   for (const o of sorted) {
-    fanOut[(nibble(o.oid.charCodeAt(0)) << 4) | nibble(o.oid.charCodeAt(1))]++;
+    fanOut[parseInt(o.oid.slice(0, 2), 16)]++;
   }
   let running = 0;
   for (let i = 0; i < 256; i++) {
@@ -230,7 +228,7 @@ export function writePackIndex(
   const largeAt = offsetsAt + n * 4;
   let largeIndex = 0;
   sorted.forEach((o, i) => {
-    idx.set(fromHex(o.oid), oidsAt + i * 20);
+    idx.set(decodeHex(o.oid), oidsAt + i * 20);
     view.setUint32(crcsAt + i * 4, o.crc >>> 0);
     if (o.offset >= 0x80000000) {
       view.setUint32(offsetsAt + i * 4, 0x80000000 | largeIndex);
@@ -238,8 +236,8 @@ export function writePackIndex(
       largeIndex++;
     } else view.setUint32(offsetsAt + i * 4, o.offset);
   });
-  idx.set(fromHex(packChecksum), size - 40);
-  idx.set(fromHex(sha1(idx.subarray(0, size - 20))), size - 20);
+  idx.set(decodeHex(packChecksum), size - 40);
+  idx.set(decodeHex(sha1Hex(idx.subarray(0, size - 20))), size - 20);
   return idx;
 }
 
@@ -260,8 +258,8 @@ export function packObjectCount(pack: Uint8Array): number {
 /** Checks that a pack ends with the SHA-1 of what precedes it; returns that checksum. */
 export function checkPackChecksum(pack: Uint8Array): string {
   packObjectCount(pack);
-  const checksum = toHex(pack.subarray(pack.length - 20));
-  if (sha1(pack.subarray(0, pack.length - 20)) !== checksum) {
+  const checksum = encodeHex(pack.subarray(pack.length - 20));
+  if (sha1Hex(pack.subarray(0, pack.length - 20)) !== checksum) {
     throw new PackError("pack checksum does not match its content");
   }
   return checksum;
@@ -482,8 +480,8 @@ export async function indexPack(pack: Uint8Array, options: IndexPackOptions): Pr
       offset += bytes.length;
     }
     new DataView(stored.buffer).setUint32(8, count + appended.length);
-    storedChecksum = sha1(stored.subarray(0, appendAt));
-    stored.set(fromHex(storedChecksum), appendAt);
+    storedChecksum = sha1Hex(stored.subarray(0, appendAt));
+    stored.set(decodeHex(storedChecksum), appendAt);
   }
   const types = new Map<string, ObjectType>();
   const unique = entries.filter((e) => {
@@ -524,28 +522,6 @@ function pauser(sliceMs = 10): () => Promise<void> {
 }
 
 /** SHA-1 of `bytes`, in hex. */
-export function sha1(bytes: Uint8Array): string {
-  return createHash("sha1").update(bytes).digest("hex");
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/** Bytes as lowercase hex. */
-export function toHex(bytes: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i++) text += HEX[bytes[i]];
-  return text;
-}
-
-/** Lowercase hex as bytes. */
-export function fromHex(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < bytes.length; i++) {
-    bytes[i] = (nibble(hex.charCodeAt(i * 2)) << 4) | nibble(hex.charCodeAt(i * 2 + 1));
-  }
-  return bytes;
-}
-
-function nibble(code: number): number {
-  return code <= 57 ? code - 48 : code - 87; // "0"–"9", "a"–"f"
+export function sha1Hex(bytes: Uint8Array): string {
+  return encodeHex(sha1(bytes));
 }

@@ -7,16 +7,16 @@
  */
 
 import zlib from "node:zlib";
+import { decodeHex } from "../lib/bytes.ts";
 import {
   encodeEntryHeader,
-  fromHex,
   type GitObject,
   OFS_DELTA,
   PackError,
   type PackIndex,
   readEntryHeader,
   REF_DELTA,
-  sha1,
+  sha1Hex,
   typeCode,
   writePackIndex,
 } from "./pack_index.ts";
@@ -92,8 +92,8 @@ export async function repack(
     pack.set(part, offset);
     offset += part.length;
   }
-  const checksum = sha1(pack.subarray(0, at));
-  pack.set(fromHex(checksum), at);
+  const checksum = sha1Hex(pack.subarray(0, at));
+  pack.set(decodeHex(checksum), at);
   return { pack, idx: writePackIndex(objects, checksum), checksum };
 }
 
@@ -117,7 +117,7 @@ async function copyEntry(
     const data = pack.subarray(header.dataStart, location.end);
     const entry = new Uint8Array(head.length + 20 + data.length);
     entry.set(head);
-    entry.set(fromHex(baseOid), head.length);
+    entry.set(decodeHex(baseOid), head.length);
     entry.set(data, head.length + 20);
     return entry;
   }

@@ -26,7 +26,33 @@ export function decodeUtf8(bytes: Uint8Array): string {
   return strictUtf8.decode(bytes);
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 /** Lowercase hex of `bytes` (the name of std's `encodeHex`). */
 export function encodeHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  // A table and string concatenation: Git object ids are converted by the ten thousand.
+  let text = "";
+  for (let i = 0; i < bytes.length; i++) text += HEX[bytes[i]];
+  return text;
+}
+
+/** The bytes of lowercase or uppercase hex (the name of std's `decodeHex`); throws on bad hex. */
+export function decodeHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0) throw new TypeError(`not hex: ${JSON.stringify(hex.slice(0, 80))}`);
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) {
+    const high = nibble(hex.charCodeAt(2 * i));
+    const low = nibble(hex.charCodeAt(2 * i + 1));
+    if (high < 0 || low < 0) throw new TypeError(`not hex: ${JSON.stringify(hex.slice(0, 80))}`);
+    bytes[i] = (high << 4) | low;
+  }
+  return bytes;
+}
+
+/** The value of one hex digit's character code, or -1. */
+function nibble(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48; // 0-9
+  if (code >= 97 && code <= 102) return code - 87; // a-f
+  if (code >= 65 && code <= 70) return code - 55; // A-F
+  return -1;
 }

@@ -1,6 +1,6 @@
 /**
  * The one way the router hashes and compares secrets: SHA-256, HMAC-SHA256 and a constant-time
- * compare, all on `node:crypto`. It is synchronous, which the publish path needs (derived names
+ * compare, all on `node:crypto` (and SHA-1, which names Git objects). It is synchronous, which the publish path needs (derived names
  * are hashed per object), and it is the only crypto API in `src/`: WebCrypto's digest is
  * asynchronous and would split the code between two APIs.
  * @module
@@ -29,6 +29,24 @@ export type HashInput = string | Uint8Array | readonly (string | Uint8Array)[];
  */
 export function sha256(data: HashInput): Uint8Array {
   const hash = createHash("sha256");
+  for (const part of typeof data === "string" || data instanceof Uint8Array ? [data] : data) {
+    hash.update(part);
+  }
+  return new Uint8Array(hash.digest());
+}
+
+/**
+ * The SHA-1 digest of `data`: Git names objects and packs by it (not for secrets).
+ *
+ * @example
+ * ```ts
+ * encodeHex(sha1("abc")).slice(0, 8); // "a9993e36"
+ * ```
+ * @param data Text, bytes, or parts hashed in order.
+ * @returns The 20-byte digest.
+ */
+export function sha1(data: HashInput): Uint8Array {
+  const hash = createHash("sha1");
   for (const part of typeof data === "string" || data instanceof Uint8Array ? [data] : data) {
     hash.update(part);
   }
