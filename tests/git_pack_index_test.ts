@@ -40,7 +40,10 @@ async function gitBytes(cli: GitCli, args: string[], stdin = ""): Promise<Uint8A
   return output.stdout;
 }
 
-/** A repository with three commits of 300 similar files (so Git makes delta chains). */
+/**
+ * A repository with three commits of 300 similar files, each a few lines longer than the one
+ * before, so that Git stores most as deltas in chains (of depth 2 and more).
+ */
 async function repository() {
   const root = await Deno.makeTempDir({ prefix: "gitfaas-pack-index-" });
   await Deno.mkdir(`${root}/home`);
@@ -49,7 +52,7 @@ async function repository() {
   await cli.run(["init", "--quiet", "--initial-branch=main", work]);
   const commitAll = async (round: number) => {
     for (let i = 0; i < 300; i++) {
-      const lines = Array.from({ length: 40 }, (_, l) => `line ${l} of file ${i % 7}`);
+      const lines = Array.from({ length: 20 + (i % 60) }, (_, l) => `line ${l} of a long file`);
       if (i % 10 === round) lines[round] = `changed in round ${round}`;
       await Deno.mkdir(`${work}/d${i % 5}`, { recursive: true });
       await Deno.writeTextFile(`${work}/d${i % 5}/f${i}.txt`, lines.join("\n"));
@@ -74,10 +77,19 @@ Deno.test("the index of a Git-made pack is the one git index-pack writes", async
       "--stdout",
       "--revs",
       "--depth=50",
+      "--threads=1",
+      // Deltas against an earlier offset, as servers send when the client asks for ofs-delta.
+      "--delta-base-offset",
     ], "HEAD\n");
     await Deno.writeFile(`${repo.root}/p.pack`, pack);
     await repo.cli.run(["index-pack", "-o", `${repo.root}/p.idx`, `${repo.root}/p.pack`]);
     const expected = await Deno.readFile(`${repo.root}/p.idx`);
+
+    const chains = await repo.cli.run(["verify-pack", "-v", `${repo.root}/p.idx`]);
+    assert(
+      /^chain length = ([2-9]|[1-9][0-9])/m.test(chains),
+      `no delta chains of depth 2+:\n${chains}`,
+    );
 
     const indexed = await indexPack(pack, LIMITS);
     assertEquals(indexed.pack, pack);
@@ -98,6 +110,7 @@ Deno.test("a thin pack is completed with bases from the cache into a pack Git ac
       "--stdout",
       "--revs",
       "--thin",
+      "--delta-base-offset",
     ], "HEAD\n^HEAD~1\n");
     const readObject = async (oid: string): Promise<GitObject> => {
       const { type, object } = await git.readObject({
@@ -108,7 +121,7 @@ Deno.test("a thin pack is completed with bases from the cache into a pack Git ac
       });
       return { type: type as ObjectType, content: object as Uint8Array };
     };
-    await assertRejects(() => indexPack(thin, LIMITS), PackError, "not in the cache");
+    await assertRejects(() => indexPack(thin, LIMITS), PackError, "not in the pack or cache");
 
     const indexed = await indexPack(thin, { ...LIMITS, readObject });
     assert(indexed.pack.length > thin.length, "bases were appended");

@@ -148,11 +148,12 @@ const SERVING = "serving";
 const FETCHED = "fetched";
 
 /**
- * The cache is repacked once this many packs have piled up (each fetch adds one), or once the
- * objects the serving commit does not need are more than this share of those it needs.
+ * The cache is repacked to what the serving commit needs once more than this many packs have
+ * piled up (each fetch adds one), or once it holds more objects the serving commit does not
+ * need than objects it needs. Until then, commits served a moment ago stay: a force-push back
+ * to one of them needs no fetch.
  */
 const MAX_PACKS = 8;
-const MAX_GARBAGE_SHARE = 0.25;
 
 /** Where to fetch from and where to cache. */
 export interface GitSourceOptions {
@@ -193,6 +194,8 @@ export class GitSource implements RevisionSource {
   /** isomorphic-git's cache of parsed pack indexes and pack contents; replaced after a prune. */
   #cache: Record<string, unknown> = {};
   #opened: Promise<void> | undefined;
+  /** A pack was lost at start, and no repack has happened since (see #holds). */
+  #partial = false;
   /** A prune under way (it never rejects); the cache is used again once it is done. */
   #pruning: Promise<void> = Promise.resolve();
   #fetches = 0;
@@ -243,7 +246,7 @@ export class GitSource implements RevisionSource {
   /** Whether the cache already holds `commit` (so no fetch is needed to build from it). */
   async hasCommit(commit: string): Promise<boolean> {
     await this.#ready();
-    return this.#packs.has(commit);
+    return await this.#holds(commit);
   }
 
   /**
@@ -292,7 +295,7 @@ export class GitSource implements RevisionSource {
   async remembered(): Promise<string | undefined> {
     await this.#ready();
     const commit = await this.#packs.readRef(SERVING);
-    return commit && this.#packs.has(commit) ? commit : undefined;
+    return commit && await this.#holds(commit) ? commit : undefined;
   }
 
   /** The files of `commit`, fetching it first when the cache lacks it. */
@@ -314,7 +317,7 @@ export class GitSource implements RevisionSource {
     const haves: string[] = [];
     for (const ref of [SERVING, FETCHED]) {
       const commit = await this.#packs.readRef(ref);
-      if (commit && this.#packs.has(commit) && !haves.includes(commit)) haves.push(commit);
+      if (commit && !haves.includes(commit) && await this.#holds(commit)) haves.push(commit);
     }
     // The server must know which held commits lack their parents, or it would leave out
     // objects it assumes their history brings.
@@ -355,43 +358,37 @@ export class GitSource implements RevisionSource {
   }
 
   /**
-   * Drops from the cache what `serving` does not need: packs holding nothing it needs go at
-   * once; when packs pile up or most objects are unneeded, the needed ones are copied into one
+   * Drops from the cache what `serving` does not need, once packs pile up or unneeded objects
+   * outnumber needed ones (see {@linkcode MAX_PACKS}): the needed objects are copied into one
    * new pack and every other pack goes.
    */
   async #prune(serving: string): Promise<void> {
-    // A fetched commit other than the serving one may lose part of its tree below; named as
-    // held in a fetch, it would make the server leave that part out.
-    const fetched = await this.#packs.readRef(FETCHED);
-    if (fetched && fetched !== serving) await this.#packs.deleteRef(FETCHED);
     const needed = await this.#closure(serving);
     const packs = this.#packs.packs();
     const garbage = this.#packs.objectCount - needed.size;
-    if (packs.length > MAX_PACKS || garbage > needed.size * MAX_GARBAGE_SHARE) {
-      const sources = await Promise.all(
-        packs.map(async (p) => ({ pack: await this.#packs.readPack(p.name), index: p.index })),
-      );
-      const built = await repack(sources, {
-        keep: needed,
-        readObject: (oid) => this.#readObject(oid),
-      });
-      await this.#packs.add(built);
-      for (const pack of packs) {
-        if (pack.name !== built.checksum) await this.#packs.remove(pack.name);
-      }
-      this.#logger.info("clone cache pruned", {
-        packs: packs.length,
-        removedObjects: garbage,
-        keptObjects: needed.size,
-      });
-    } else {
-      for (const pack of packs) {
-        if (!pack.index.oids.some((oid) => needed.has(oid))) await this.#packs.remove(pack.name);
-      }
+    if (packs.length <= MAX_PACKS && garbage <= needed.size) return;
+    const sources = await Promise.all(
+      packs.map(async (p) => ({ pack: await this.#packs.readPack(p.name), index: p.index })),
+    );
+    const built = await repack(sources, {
+      keep: needed,
+      readObject: (oid) => this.#readObject(oid),
+    });
+    await this.#packs.add(built);
+    for (const pack of packs) {
+      if (pack.name !== built.checksum) await this.#packs.remove(pack.name);
     }
-    if (this.#packs.packs().length === packs.length) return;
+    this.#logger.info("clone cache pruned", {
+      packs: packs.length,
+      removedObjects: garbage,
+      keptObjects: needed.size,
+    });
     // Readers cache packs by file name: forget the removed ones.
     this.#cache = {};
+    this.#partial = false;
+    // Only the serving commit is left whole: a fetched commit other than it is gone.
+    const fetched = await this.#packs.readRef(FETCHED);
+    if (fetched && !this.#packs.has(fetched)) await this.#packs.deleteRef(FETCHED);
     const shallow = [...await this.#packs.readShallow()].filter((c) => this.#packs.has(c));
     if (!(await this.#hasParents(serving))) shallow.push(serving);
     await this.#packs.writeShallow(shallow);
@@ -458,6 +455,7 @@ export class GitSource implements RevisionSource {
 
   async #check(): Promise<void> {
     const repairs = await this.#packs.open();
+    this.#partial = this.#packs.lostPacks;
     for (const repair of repairs) this.#logger.warn("clone cache repaired", { repair });
     if (repairs.length === 0) return;
     // A removed pack may have held part of a commit's tree: a ref to a commit whose tree is not
@@ -473,6 +471,15 @@ export class GitSource implements RevisionSource {
     }
     const shallow = [...await this.#packs.readShallow()].filter((c) => this.#packs.has(c));
     await this.#packs.writeShallow(shallow);
+  }
+
+  /**
+   * Whether the cache holds `commit` and so needs no fetch to build it. Normally a commit is
+   * held whole or not at all (a fetch stores a commit with everything it needs); after a pack
+   * was lost, until the next repack, that is checked object by object.
+   */
+  async #holds(commit: string): Promise<boolean> {
+    return this.#partial ? await this.#whole(commit) : this.#packs.has(commit);
   }
 
   /** Whether the cache holds `commit` with every object it needs. */

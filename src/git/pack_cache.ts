@@ -66,6 +66,11 @@ export class PackCache {
   readonly #packs = new Map<string, StoredPack>();
   /** Which pack holds each object. */
   readonly #objects = new Map<string, string>();
+  /**
+   * Whether {@linkcode open} removed a pack: a commit in another pack may then lack part of its
+   * tree, so holding a commit no longer means holding what it needs.
+   */
+  lostPacks = false;
 
   /** A cache in `dir`; nothing is read until {@linkcode open}. */
   constructor(dir: string, options: PackCacheOptions) {
@@ -114,6 +119,7 @@ export class PackCache {
         ? await this.#checkPack(name, found.idx === true)
         : `removed the index of pack ${name}, whose pack is missing`;
       if (!found.pack) await this.#removeFiles(name);
+      if (!this.#packs.has(name)) this.lostPacks = true;
       if (repair) repairs.push(repair);
     }
     return repairs;

@@ -291,6 +291,9 @@ export interface IndexedPack {
   types: Map<string, ObjectType>;
 }
 
+/** A base from outside the pack, for {@linkcode indexPack}'s walk: no offset, no children by offset. */
+const NO_ENTRY: Entry = { start: -1, end: -1, type: 0, size: 0, dataStart: -1, crc: 0 };
+
 interface Entry {
   start: number;
   end: number;
@@ -431,25 +434,40 @@ export async function indexPack(pack: Uint8Array, options: IndexPackOptions): Pr
     }
   };
   for (const entry of entries) {
-    if (entry.oid === undefined || !hasChildren(entry)) continue;
+    // Roots are whole objects; a delta with children is resolved from its own base's walk.
+    if (!TYPES[entry.type] || !hasChildren(entry)) continue;
     const content = cache.get(entry.start) ??
       inflateEntry(pack, entry.dataStart, { size: entry.size, end, inflater }).data;
     await resolveFrom(entry, content);
   }
 
-  // A thin pack's deltas may have bases the cache holds: append those bases, as
-  // `git index-pack --fix-thin` does, so the stored pack needs no other pack.
+  // A thin pack's deltas may have bases the cache holds. Each is read from the cache and its
+  // deltas resolved; then the bases the pack does not hold itself are appended to it, as
+  // `git index-pack --fix-thin` does, so the stored pack needs no other pack. (A base may be in
+  // the cache and also be the result of a delta in the pack: it is appended only if not.)
+  const external: GitObject[] = [];
+  const externalOids: string[] = [];
+  for (const oid of [...refChildren.keys()]) {
+    if (!refChildren.has(oid)) continue; // resolved meanwhile, from the pack
+    const base = await options.readObject?.(oid);
+    if (!base) continue; // maybe the result of a delta whose base comes later
+    external.push(base);
+    externalOids.push(oid);
+    await resolveFrom({ ...NO_ENTRY, oid, objectType: base.type }, base.content);
+  }
+  const inPack = new Set(entries.map((e) => e.oid));
   const appended: Uint8Array[] = [];
   let appendAt = end;
-  for (const oid of [...refChildren.keys()]) {
-    const base = await options.readObject?.(oid);
-    if (!base) throw new PackError(`pack has a delta against ${oid}, which is not in the cache`);
+  external.forEach((base, i) => {
+    const oid = externalOids[i];
+    if (inPack.has(oid)) return;
+    inPack.add(oid);
     const deflated = zlib.deflateSync(base.content);
     const header = encodeEntryHeader(CODES[base.type], base.content.length);
     const bytes = new Uint8Array(header.length + deflated.length);
     bytes.set(header);
     bytes.set(deflated, header.length);
-    const entry: Entry = {
+    entries.push({
       start: appendAt,
       end: appendAt + bytes.length,
       type: CODES[base.type],
@@ -458,11 +476,13 @@ export async function indexPack(pack: Uint8Array, options: IndexPackOptions): Pr
       crc: zlib.crc32(bytes),
       oid,
       objectType: base.type,
-    };
+    });
     appended.push(bytes);
     appendAt += bytes.length;
-    entries.push(entry);
-    await resolveFrom(entry, base.content);
+  });
+  const missing = [...refChildren.keys()][0];
+  if (missing) {
+    throw new PackError(`pack has a delta against ${missing}, which is not in the pack or cache`);
   }
   const unresolved = entries.find((e) => e.oid === undefined);
   if (unresolved) {
