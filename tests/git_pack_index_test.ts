@@ -9,10 +9,10 @@ import nodeFs from "node:fs";
 import zlib from "node:zlib";
 import git from "isomorphic-git";
 import { decodeHex } from "../src/lib/bytes.ts";
+import { indexPack } from "../src/git/index_pack.ts";
 import {
   encodeEntryHeader,
   type GitObject,
-  indexPack,
   ObjectTooLargeError,
   type ObjectType,
   PackError,

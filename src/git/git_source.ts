@@ -17,24 +17,15 @@ import { join } from "node:path";
 import git from "isomorphic-git";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import type { CommitFiles, RepoEntry, RevisionSource } from "../sync/source.ts";
-import {
-  AnswerTooLargeError,
-  type GitHttpTransport,
-  gitHttpTransport,
-  HttpStatusError,
-} from "./http_transport.ts";
-import { PackCache, PackTooLargeError } from "./pack_cache.ts";
-import {
-  type GitObject,
-  indexPack,
-  ObjectTooLargeError,
-  type ObjectType,
-  PackError,
-  packObjectCount,
-} from "./pack_index.ts";
-import { PktLineError } from "./pkt_line.ts";
+import { describeGitFailure, GitError } from "./errors.ts";
+import { type GitHttpTransport, gitHttpTransport } from "./http_transport.ts";
+import { indexPack } from "./index_pack.ts";
+import { PackCache } from "./pack_cache.ts";
+import { type GitObject, type ObjectType, packObjectCount } from "./pack_index.ts";
 import { repack } from "./repack.ts";
-import { UploadPackClient, UploadPackError } from "./upload_pack.ts";
+import { UploadPackClient } from "./upload_pack.ts";
+
+export { GitError, type GitErrorKind } from "./errors.ts";
 
 /**
  * node:fs as isomorphic-git is given it. isomorphic-git wraps the fs again on every call and
@@ -124,24 +115,6 @@ function commitObjectsFs(gitdir: string): typeof fs {
 
 /** What a missing file reads as (isomorphic-git looks only at the code). */
 const MISSING = Object.assign(new Error("no such loose object"), { code: "ENOENT" });
-
-/** Why a Git operation failed, for `/status` and for choosing an HTTP status. */
-export type GitErrorKind =
-  | "unreachable"
-  | "auth"
-  | "not-found"
-  | "timeout"
-  | "protocol"
-  | "too-large";
-
-/** A Git failure whose message is safe to show (no credentials). */
-export class GitError extends Error {
-  override name = "GitError";
-  /** Wraps a failure of the given kind. */
-  constructor(readonly kind: GitErrorKind, message: string, options?: ErrorOptions) {
-    super(message, options);
-  }
-}
 
 /** Refs of the cache: the commit last served, and the commit last fetched. */
 const SERVING = "serving";
@@ -493,6 +466,15 @@ export class GitSource implements RevisionSource {
     }
   }
 
+  #describe(error: unknown, commit?: string): GitError {
+    return describeGitFailure(error, {
+      url: this.#options.url,
+      token: this.#options.token,
+      commit,
+      maxFetchBytes: this.#maxFetchBytes,
+    });
+  }
+
   async #guard<T>(run: () => Promise<T>): Promise<T> {
     try {
       return await run();
@@ -506,85 +488,6 @@ export class GitSource implements RevisionSource {
       "not-found",
       `branch "${this.#options.branch}" does not exist in ${this.#options.url}`,
     );
-  }
-
-  #describe(error: unknown, commit?: string): GitError {
-    if (error instanceof GitError) return error;
-    const url = this.#options.url;
-    const subject = commit ? `commit ${commit.slice(0, 12)}` : "the fetch";
-    if (error instanceof HttpStatusError) {
-      const status = error.status;
-      if (status === 401 || status === 403) {
-        return new GitError(
-          "auth",
-          `the Git server refused the credentials (HTTP ${status}) for ${url}: check GIT_USER_NAME and GIT_PERSONAL_TOKEN`,
-          { cause: error },
-        );
-      }
-      if (status === 404) {
-        return new GitError("not-found", `no Git repository at ${url} (HTTP 404)`, {
-          cause: error,
-        });
-      }
-      return new GitError("protocol", `the Git server answered HTTP ${status} for ${url}`, {
-        cause: error,
-      });
-    }
-    if (error instanceof PackTooLargeError || error instanceof AnswerTooLargeError) {
-      return new GitError(
-        "too-large",
-        `${subject} is not fetched: the Git server's answer is larger than GIT_MAX_FETCH_BYTES (${this.#maxFetchBytes} bytes)`,
-        { cause: error },
-      );
-    }
-    if (error instanceof ObjectTooLargeError) {
-      const message = error.limit === "object"
-        ? `${subject} is refused: it holds a ${
-          error.type === "delta" ? "file" : error.type
-        } of ${error.size} bytes, more than GIT_MAX_BLOB_BYTES (${error.max} bytes)`
-        : `${subject} is refused: its objects inflate to more than GIT_MAX_FETCH_BYTES (${error.max} bytes)`;
-      return new GitError("too-large", message, { cause: error });
-    }
-    if (
-      error instanceof UploadPackError || error instanceof PktLineError ||
-      error instanceof PackError
-    ) {
-      if (commit && /not our ref/.test(error.message)) {
-        return new GitError("not-found", `${subject} is no longer on the Git server`, {
-          cause: error,
-        });
-      }
-      return new GitError(
-        "protocol",
-        `Git fetch from ${url} failed: ${this.#clean(error.message)}`,
-        {
-          cause: error,
-        },
-      );
-    }
-    const e = error as { name?: string; message?: string };
-    if (e.name === "TimeoutError" || e.name === "AbortError") {
-      return new GitError("timeout", `the Git server at ${url} did not answer in time`, {
-        cause: error,
-      });
-    }
-    if (e.name === "TypeError" || /connect|refused|reset|dns|network/i.test(e.message ?? "")) {
-      return new GitError(
-        "unreachable",
-        `cannot reach the Git server at ${url}: ${this.#clean(e.message)}`,
-        { cause: error },
-      );
-    }
-    return new GitError("protocol", `Git fetch from ${url} failed: ${this.#clean(e.message)}`, {
-      cause: error,
-    });
-  }
-
-  /** Error texts from libraries may quote request details; never let the token through. */
-  #clean(message: string | undefined): string {
-    let text = (message ?? "unknown error").split("\n")[0];
-    if (this.#options.token) text = text.replaceAll(this.#options.token, "***");
-    return text;
   }
 }
 

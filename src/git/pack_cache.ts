@@ -12,10 +12,9 @@
 
 import { join } from "node:path";
 import { TEMPORARY_PREFIX, temporaryPath, writeAll, writeFileAtomic } from "./atomic_write.ts";
+import { type IndexedPack, indexPack } from "./index_pack.ts";
 import {
   checkPackChecksum,
-  type IndexedPack,
-  indexPack,
   type PackIndex,
   packObjectCount,
   parsePackIndex,

@@ -1,18 +1,12 @@
 /**
- * Git pack files and their indexes (gitformat-pack): reading entry headers, indexing a received
- * pack, and reading and writing `.idx` files (version 2).
- *
- * Indexing is where a fetch's objects are inflated, so it is where sizes are enforced: an
- * object's size is read from its entry header (for a delta, from the first bytes of the delta)
- * before it is inflated, and inflating never produces more than the header declared. One object
- * is held at a time, plus the bases of the delta chain being resolved.
+ * Git pack files and their indexes (gitformat-pack): entry headers, object ids, pack
+ * checksums, and `.idx` files (version 2) read and written. Pure functions on bytes; indexing a
+ * received pack is `index_pack.ts`.
  * @module
  */
 
-import zlib from "node:zlib";
 import { decodeHex, encodeHex } from "../lib/bytes.ts";
 import { sha1 } from "../lib/crypto.ts";
-import { applyDelta, DeltaError, readDeltaHeader } from "./delta.ts";
 import { InflateError, Inflater } from "./inflate.ts";
 
 /** The four kinds of Git object. */
@@ -125,6 +119,11 @@ export function encodeEntryHeader(type: number, size: number): Uint8Array {
 /** The code of an object type in a pack entry header. */
 export function typeCode(type: ObjectType): number {
   return CODES[type];
+}
+
+/** The object type of an entry header's type code; undefined for deltas. */
+export function wholeType(code: number): ObjectType | undefined {
+  return TYPES[code];
 }
 
 /** Inflates the data at `dataStart`, which must inflate to exactly `size` bytes. */
@@ -263,282 +262,6 @@ export function checkPackChecksum(pack: Uint8Array): string {
     throw new PackError("pack checksum does not match its content");
   }
   return checksum;
-}
-
-/** Options for {@linkcode indexPack}. */
-export interface IndexPackOptions {
-  /** Largest inflated size of one object. */
-  maxObjectBytes: number;
-  /** Largest inflated size of all the pack's objects together. */
-  maxTotalBytes: number;
-  /**
-   * Reads an object the cache already holds: the base of a delta in a thin pack, which is then
-   * appended to the pack so that the stored pack stands alone.
-   */
-  readObject?: (oid: string) => Promise<GitObject | undefined>;
-}
-
-/** A pack ready to store, with its index. */
-export interface IndexedPack {
-  /** The pack to store: the one received, or it with the bases a thin pack left out. */
-  pack: Uint8Array;
-  idx: Uint8Array;
-  /** The pack's checksum, which names its files. */
-  checksum: string;
-  /** Objects in the pack as received. */
-  received: number;
-  /** Every object id in the stored pack, with its type. */
-  types: Map<string, ObjectType>;
-}
-
-/** A base from outside the pack, for {@linkcode indexPack}'s walk: no offset, no children by offset. */
-const NO_ENTRY: Entry = { start: -1, end: -1, type: 0, size: 0, dataStart: -1, crc: 0 };
-
-interface Entry {
-  start: number;
-  end: number;
-  type: number;
-  size: number;
-  dataStart: number;
-  baseOffset?: number;
-  baseOid?: string;
-  crc: number;
-  oid?: string;
-  objectType?: ObjectType;
-}
-
-/** Keeps inflated objects for a while, so a delta's base need not be inflated again. */
-class ContentCache {
-  readonly #items = new Map<number, Uint8Array>();
-  #bytes = 0;
-  constructor(readonly budget: number) {}
-  get(key: number): Uint8Array | undefined {
-    return this.#items.get(key);
-  }
-  set(key: number, value: Uint8Array) {
-    if (value.length > this.budget / 4) return;
-    this.#items.set(key, value);
-    this.#bytes += value.length;
-    for (const [k, v] of this.#items) {
-      if (this.#bytes <= this.budget) break;
-      this.#items.delete(k);
-      this.#bytes -= v.length;
-    }
-  }
-}
-
-/**
- * Checks and indexes a received pack: its checksum, every entry's size against the caps before
- * it is inflated, every delta resolved, and every object's id. Yields to the event loop as it
- * goes, so requests are served while a large pack is indexed.
- */
-export async function indexPack(pack: Uint8Array, options: IndexPackOptions): Promise<IndexedPack> {
-  const count = packObjectCount(pack);
-  const checksum = checkPackChecksum(pack);
-  const end = pack.length - 20;
-  const { maxObjectBytes, maxTotalBytes } = options;
-  const maxDeltaBytes = maxObjectBytes + Math.ceil(maxObjectBytes / 127) + 32;
-  const cache = new ContentCache(Math.min(maxTotalBytes, 32 * 2 ** 20));
-  // Deltas as inflated in the first pass, for the second (most are small).
-  const deltas = new ContentCache(Math.min(maxTotalBytes, 32 * 2 ** 20));
-  const pause = pauser();
-  const inflater = new Inflater();
-  const entries: Entry[] = [];
-  const byStart = new Map<number, Entry>();
-  let total = 0;
-  const addToTotal = (size: number) => {
-    total += size;
-    if (total > maxTotalBytes) throw new ObjectTooLargeError("total", total, maxTotalBytes, "blob");
-  };
-
-  // Pass 1: walk the entries in order; whole objects get their id now.
-  let at = 12;
-  for (let i = 0; i < count; i++) {
-    if (at >= end) throw new PackError(`pack ends after ${i} of ${count} objects`);
-    const header = readEntryHeader(pack, at, end);
-    const whole = TYPES[header.type];
-    if (whole && header.size > maxObjectBytes) {
-      throw new ObjectTooLargeError("object", header.size, maxObjectBytes, whole);
-    }
-    if (!whole && header.size > maxDeltaBytes) {
-      throw new ObjectTooLargeError("object", header.size, maxObjectBytes, "delta");
-    }
-    if (whole) addToTotal(header.size);
-    if (header.baseOffset !== undefined && !byStart.has(header.baseOffset)) {
-      throw new PackError(`pack entry at ${at} names a base that is not an entry`);
-    }
-    const { data, consumed } = inflateEntry(pack, header.dataStart, {
-      size: header.size,
-      end,
-      inflater,
-    });
-    const entry: Entry = {
-      start: at,
-      end: header.dataStart + consumed,
-      ...header,
-      crc: zlib.crc32(pack.subarray(at, header.dataStart + consumed)),
-    };
-    if (whole) {
-      entry.objectType = whole;
-      entry.oid = objectId(whole, data);
-      cache.set(entry.start, data);
-    } else {
-      // A small delta can describe a huge object: its declared result is checked before it is
-      // ever built.
-      const { resultSize } = deltaHeader(data, at);
-      if (resultSize > maxObjectBytes) {
-        throw new ObjectTooLargeError("object", resultSize, maxObjectBytes, "delta");
-      }
-      addToTotal(resultSize);
-      deltas.set(entry.start, data);
-    }
-    entries.push(entry);
-    byStart.set(at, entry);
-    at = entry.end;
-    await pause();
-  }
-  if (at !== end) throw new PackError("pack has data after its last object");
-
-  // Pass 2: resolve deltas from each base, depth first, so each base is inflated once.
-  const ofsChildren = new Map<number, Entry[]>();
-  const refChildren = new Map<string, Entry[]>();
-  for (const entry of entries) {
-    if (entry.baseOffset !== undefined) push(ofsChildren, entry.baseOffset, entry);
-    if (entry.baseOid !== undefined) push(refChildren, entry.baseOid, entry);
-  }
-  const hasChildren = (entry: Entry) => ofsChildren.has(entry.start) || refChildren.has(entry.oid!);
-  const resolveFrom = async (root: Entry, content: Uint8Array) => {
-    const stack = [{ entry: root, content }];
-    while (stack.length > 0) {
-      const { entry, content } = stack.pop()!;
-      const children = [
-        ...ofsChildren.get(entry.start) ?? [],
-        ...refChildren.get(entry.oid!) ?? [],
-      ];
-      refChildren.delete(entry.oid!);
-      for (const child of children) {
-        const delta = deltas.get(child.start) ??
-          inflateEntry(pack, child.dataStart, { size: child.size, end, inflater }).data;
-        let result: Uint8Array;
-        try {
-          result = applyDelta(content, delta);
-        } catch (error) {
-          if (!(error instanceof DeltaError)) throw error;
-          throw new PackError(`pack delta at ${child.start}: ${error.message}`, { cause: error });
-        }
-        child.objectType = entry.objectType;
-        child.oid = objectId(entry.objectType!, result);
-        if (hasChildren(child)) stack.push({ entry: child, content: result });
-        await pause();
-      }
-    }
-  };
-  for (const entry of entries) {
-    // Roots are whole objects; a delta with children is resolved from its own base's walk.
-    if (!TYPES[entry.type] || !hasChildren(entry)) continue;
-    const content = cache.get(entry.start) ??
-      inflateEntry(pack, entry.dataStart, { size: entry.size, end, inflater }).data;
-    await resolveFrom(entry, content);
-  }
-
-  // A thin pack's deltas may have bases the cache holds. Each is read from the cache and its
-  // deltas resolved; then the bases the pack does not hold itself are appended to it, as
-  // `git index-pack --fix-thin` does, so the stored pack needs no other pack. (A base may be in
-  // the cache and also be the result of a delta in the pack: it is appended only if not.)
-  const external: GitObject[] = [];
-  const externalOids: string[] = [];
-  for (const oid of [...refChildren.keys()]) {
-    if (!refChildren.has(oid)) continue; // resolved meanwhile, from the pack
-    const base = await options.readObject?.(oid);
-    if (!base) continue; // maybe the result of a delta whose base comes later
-    external.push(base);
-    externalOids.push(oid);
-    await resolveFrom({ ...NO_ENTRY, oid, objectType: base.type }, base.content);
-  }
-  const inPack = new Set(entries.map((e) => e.oid));
-  const appended: Uint8Array[] = [];
-  let appendAt = end;
-  external.forEach((base, i) => {
-    const oid = externalOids[i];
-    if (inPack.has(oid)) return;
-    inPack.add(oid);
-    const deflated = zlib.deflateSync(base.content);
-    const header = encodeEntryHeader(CODES[base.type], base.content.length);
-    const bytes = new Uint8Array(header.length + deflated.length);
-    bytes.set(header);
-    bytes.set(deflated, header.length);
-    entries.push({
-      start: appendAt,
-      end: appendAt + bytes.length,
-      type: CODES[base.type],
-      size: base.content.length,
-      dataStart: appendAt + header.length,
-      crc: zlib.crc32(bytes),
-      oid,
-      objectType: base.type,
-    });
-    appended.push(bytes);
-    appendAt += bytes.length;
-  });
-  const missing = [...refChildren.keys()][0];
-  if (missing) {
-    throw new PackError(`pack has a delta against ${missing}, which is not in the pack or cache`);
-  }
-  const unresolved = entries.find((e) => e.oid === undefined);
-  if (unresolved) {
-    throw new PackError(`pack delta at ${unresolved.start} has no base in the pack or cache`);
-  }
-
-  let stored = pack;
-  let storedChecksum = checksum;
-  if (appended.length > 0) {
-    stored = new Uint8Array(appendAt + 20);
-    stored.set(pack.subarray(0, end));
-    let offset = end;
-    for (const bytes of appended) {
-      stored.set(bytes, offset);
-      offset += bytes.length;
-    }
-    new DataView(stored.buffer).setUint32(8, count + appended.length);
-    storedChecksum = sha1Hex(stored.subarray(0, appendAt));
-    stored.set(decodeHex(storedChecksum), appendAt);
-  }
-  const types = new Map<string, ObjectType>();
-  const unique = entries.filter((e) => {
-    if (types.has(e.oid!)) return false;
-    types.set(e.oid!, e.objectType!);
-    return true;
-  });
-  const idx = writePackIndex(
-    unique.map((e) => ({ oid: e.oid!, offset: e.start, crc: e.crc })),
-    storedChecksum,
-  );
-  return { pack: stored, idx, checksum: storedChecksum, received: count, types };
-}
-
-function deltaHeader(delta: Uint8Array, at: number) {
-  try {
-    return readDeltaHeader(delta);
-  } catch (error) {
-    throw new PackError(`pack delta at ${at}: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V) {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
-
-/** Returns a function that yields to the event loop when the work has run for a while. */
-function pauser(sliceMs = 10): () => Promise<void> {
-  let since = performance.now();
-  let calls = 0;
-  return async () => {
-    if ((++calls & 15) !== 0 || performance.now() - since < sliceMs) return;
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    since = performance.now();
-  };
 }
 
 /** SHA-1 of `bytes`, in hex. */
