@@ -161,11 +161,12 @@ Deno.test("status, topics and render give the page what it shows", async (t) => 
       const bad = await render("/render/named?name=Not_A_Name", "");
       assertEquals(bad.body.problems, [
         'named.yaml: document 1 (ConfigMap "Not_A_Name"): metadata.name "Not_A_Name" is not a ' +
-        "valid name: lowercase letters, digits, '-' and '.', at most 253 characters",
+        "valid name: lowercase letters, digits, '-' and '.', starting and ending with a letter " +
+        "or digit, at most 253 characters",
       ]);
       const none = await render("/render/named", "");
       assertEquals(none.body.problems, [
-        "named.yaml: document 1 (ConfigMap): it has neither metadata.name nor " +
+        "named.yaml: document 1 (ConfigMap): metadata.name is empty, and there is no " +
         "metadata.generateName",
       ]);
       assertEquals((await render("/render/named?name=fine", "")).body.problems, []);

@@ -40,6 +40,9 @@ const PUBLISH_REFUSED: Record<PublishRefusal, number> = {
   "unknown-topic": STATUS_CODE.NotFound,
   "unusable-topic": STATUS_CODE.Forbidden,
   "policy": STATUS_CODE.Forbidden,
+  "invalid-object": STATUS_CODE.UnprocessableEntity,
+  "too-large": STATUS_CODE.ContentTooLarge,
+  "idempotency-key-reused": STATUS_CODE.UnprocessableEntity,
   "busy": STATUS_CODE.ServiceUnavailable,
   "forbidden": STATUS_CODE.Forbidden,
 };

@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from "node:util";
 import { isSuccessfulStatus, STATUS_CODE } from "../http/status.ts";
 import type { KubeConnection, ResourceInfo } from "./connection.ts";
 import { answerJson, KubeApiError, statusError } from "./errors.ts";
+import { resourcePath } from "./paths.ts";
 import { withRetries } from "./retry.ts";
 
 export { KubeApiError } from "./errors.ts";
@@ -83,7 +84,10 @@ export async function applyObject(
 ): Promise<Applied> {
   const { object, resource } = resolved;
   const metadata = object.metadata!;
-  const collection = collectionPath(object.apiVersion, resource, metadata.namespace);
+  const namespace = resource.namespaced ? metadata.namespace : undefined;
+  const collection = resourcePath(object.apiVersion, resource.name, { namespace });
+  const objectPath = (name: string) =>
+    resourcePath(object.apiVersion, resource.name, { namespace, name });
   const query = new URLSearchParams({ fieldManager: FIELD_MANAGER });
   if (options.dryRun) query.set("dryRun", "All");
   const send = (method: string, path: string, contentType: string) =>
@@ -101,7 +105,7 @@ export async function applyObject(
       if (!(error instanceof KubeApiError) || error.reason !== "AlreadyExists") throw error;
       // Ours from an earlier attempt of this request? Then it is done, not a conflict.
       const existing = await withRetries(
-        () => call(kube, "GET", `${collection}/${encodeURIComponent(name)}`, options),
+        () => call(kube, "GET", objectPath(name), options),
         options,
       );
       const [key, value] = options.ownerLabel;
@@ -110,7 +114,7 @@ export async function applyObject(
     }
   }
 
-  const path = `${collection}/${encodeURIComponent(metadata.name!)}`;
+  const path = objectPath(metadata.name!);
   let before: KubeObject | undefined;
   if (options.checkExisting) {
     try {
@@ -226,11 +230,4 @@ async function discover(
     });
   }
   return resource;
-}
-
-function collectionPath(apiVersion: string, resource: ResourceInfo, namespace?: string): string {
-  const base = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  return resource.namespaced
-    ? `${base}/namespaces/${encodeURIComponent(namespace!)}/${resource.name}`
-    : `${base}/${resource.name}`;
 }

@@ -8,6 +8,7 @@
 import { STATUS_CODE } from "../http/status.ts";
 import { abortable } from "../lib/async.ts";
 import { answerJson, statusError } from "./errors.ts";
+import { apiRoot } from "./paths.ts";
 
 /** How a kind is served: its resource name and whether objects live in a namespace. */
 export interface ResourceInfo {
@@ -68,7 +69,7 @@ export class Discovery {
   }
 
   async #load(apiVersion: string, signal?: AbortSignal): Promise<Map<string, ResourceInfo>> {
-    const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const path = apiRoot(apiVersion);
     const response = await this.#fetch(path, signal);
     if (response.status !== STATUS_CODE.OK) throw statusError(response);
     const list = answerJson<{

@@ -1,12 +1,39 @@
 /**
- * The check step of a publish: every settled object against the policy, before the first
- * write, so a refused publish applies nothing.
+ * The check steps of a publish, on rendered objects, before the first request that names them:
+ * names and namespaces the API server accepts (they become request paths), then the policy on
+ * settled objects. A refused publish applies nothing.
  * @module
  */
 
+import { identityProblems } from "../kube/names.ts";
 import { type Policy, policyViolation } from "../policy/policy.ts";
 import { PublishError } from "./errors.ts";
 import type { Rendered } from "./render.ts";
+
+/** `file: document N (Kind "name")`: where a rendered object came from, for messages. */
+export function describeRendered(item: Rendered): string {
+  const document = Number(item.where.split(":")[1]) + 1;
+  const name = item.object.metadata?.name ?? item.object.metadata?.generateName;
+  const named = typeof name === "string" && name !== "" ? ` "${name.slice(0, 64)}"` : "";
+  return `${item.manifest}: document ${document} (${item.object.kind}${named})`;
+}
+
+/**
+ * Throws an `invalid-object` {@linkcode PublishError} naming every rendered object whose name,
+ * `generateName` or namespace breaks the API server's rules: such a name would become another
+ * request path (`..` is the parent collection), so none of the publish is sent.
+ */
+export function checkIdentities(rendered: Rendered[]): void {
+  const problems = rendered.flatMap((item) =>
+    identityProblems(item.object.metadata ?? {}).map((p) => `${describeRendered(item)}: ${p}`)
+  );
+  if (problems.length === 0) return;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : "";
+  throw new PublishError(`${problems[0]}${more}; nothing was applied`, {
+    reason: "invalid-object",
+    details: { problems },
+  });
+}
 
 /**
  * Throws a `policy` {@linkcode PublishError} for the first object the policy refuses;

@@ -7,7 +7,9 @@
 /**
  * `no-index`: no Git sync has succeeded yet; `unknown-topic`: the index has no such topic;
  * `unusable-topic`: the topic's templates failed the checks; `policy`: an object is refused by
- * the policy; `busy`: too many requests wait for the API server; `forbidden`: a request token
+ * the policy; `invalid-object`: a rendered object's name or namespace cannot be used;
+ * `too-large`: a rendered value is larger than a container can start with;
+ * `idempotency-key-reused`: the Idempotency-Key was used before with another request; `busy`: too many requests wait for the API server; `forbidden`: a request token
  * asked for more than its own request's children.
  */
 export type PublishRefusal =
@@ -15,6 +17,9 @@ export type PublishRefusal =
   | "unknown-topic"
   | "unusable-topic"
   | "policy"
+  | "invalid-object"
+  | "too-large"
+  | "idempotency-key-reused"
   | "busy"
   | "forbidden";
 

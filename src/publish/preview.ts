@@ -10,6 +10,7 @@ import type { KubeObject } from "../kube/apply.ts";
 import type { Policy } from "../policy/policy.ts";
 import { checkRenderedObject } from "../topics/checks.ts";
 import type { TopicIndex } from "../topics/topic_index.ts";
+import { describeRendered } from "./check.ts";
 import { PublishError } from "./errors.ts";
 import type { PublishRequest } from "./publisher.ts";
 import { renderTopic } from "./render.ts";
@@ -75,9 +76,7 @@ export function previewPublish(
     const { object } = item;
     const name = object.metadata?.name;
     const namespace = object.metadata?.namespace;
-    // `where` is `file:document`, both from 0.
-    const document = Number(item.where.split(":")[1]) + 1;
-    const at = `${item.manifest}: document ${document} (${object.kind}${name ? ` "${name}"` : ""})`;
+    const at = describeRendered(item);
     for (
       const problem of checkRenderedObject(object, options.policy, { namespaced: namespaced[i] })
     ) {

@@ -8,8 +8,12 @@
 
 import type { KubeConnection } from "../kube/connection.ts";
 import { statusError } from "../kube/errors.ts";
+import { resourcePath } from "../kube/paths.ts";
 
-const LEASES = "/apis/coordination.k8s.io/v1/namespaces";
+/** The Leases of `namespace`, or one of them. */
+function leasePath(namespace: string, name?: string): string {
+  return resourcePath("coordination.k8s.io/v1", "leases", { namespace, name });
+}
 const ROLE_LABEL = "gitfaas.io/role";
 const ANNOTATIONS = {
   revision: "gitfaas.io/serving-revision",
@@ -69,8 +73,8 @@ export async function renewLease(
   };
   const response = await kube.request(
     "PATCH",
-    `${LEASES}/${encodeURIComponent(options.namespace)}/leases/${
-      leaseName(options.name)
+    `${
+      leasePath(options.namespace, leaseName(options.name))
     }?fieldManager=gitfaas-replica&force=true`,
     { body: JSON.stringify(body), contentType: "application/apply-patch+yaml" },
   );
@@ -84,7 +88,7 @@ export async function dropLease(
 ): Promise<void> {
   const response = await kube.request(
     "DELETE",
-    `${LEASES}/${encodeURIComponent(options.namespace)}/leases/${leaseName(options.name)}`,
+    leasePath(options.namespace, leaseName(options.name)),
   );
   if (response.status >= 300 && response.status !== 404) throw statusError(response);
 }
@@ -96,9 +100,7 @@ export async function liveReplicas(
 ): Promise<ReplicaInfo[]> {
   const response = await kube.request(
     "GET",
-    `${LEASES}/${encodeURIComponent(options.namespace)}/leases?labelSelector=${
-      encodeURIComponent(`${ROLE_LABEL}=replica`)
-    }`,
+    `${leasePath(options.namespace)}?labelSelector=${encodeURIComponent(`${ROLE_LABEL}=replica`)}`,
     { signal: options.signal },
   );
   if (response.status !== 200) throw statusError(response);

@@ -9,6 +9,7 @@
 
 import type { KubeConnection } from "../kube/connection.ts";
 import { statusError } from "../kube/errors.ts";
+import { resourcePath } from "../kube/paths.ts";
 import { listAndWatch } from "../kube/watch.ts";
 
 /** The shared object, in the router's own namespace. */
@@ -103,5 +104,5 @@ export function watchSyncRequests(
 }
 
 function configMaps(namespace: string): string {
-  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`;
+  return resourcePath("v1", "configmaps", { namespace });
 }

@@ -7,6 +7,7 @@
  */
 
 import type { KubeConnection } from "../kube/connection.ts";
+import { resourcePath } from "../kube/paths.ts";
 import { listAndWatch, type WatchedObject } from "../kube/watch.ts";
 import { LABELS } from "../publish/labels.ts";
 import type { ListedObject, ListedPod } from "./run_view.ts";
@@ -41,14 +42,14 @@ export class ClusterView {
   /** Starts watching; resolves once every watch has listed once. */
   start(): Promise<void> {
     this.#synced ??= Promise.all(
-      this.#namespaces().flatMap((prefix) => [
+      this.#namespaces().flatMap((namespace) => [
         this.#watch(
-          `/apis/batch/v1${prefix}/jobs`,
+          resourcePath("batch/v1", "jobs", { namespace }),
           this.#jobs,
           trimJob,
           (job, listed) => this.#noteEnd(job, listed),
         ),
-        this.#watch(`/api/v1${prefix}/pods`, this.#pods, trimPod),
+        this.#watch(resourcePath("v1", "pods", { namespace }), this.#pods, trimPod),
       ]),
     ).then(() => {});
     return this.#synced;
@@ -80,9 +81,9 @@ export class ClusterView {
     this.#stop.abort();
   }
 
-  #namespaces(): string[] {
-    if (this.scope === "*") return [""];
-    return [...new Set(this.scope)].map((ns) => `/namespaces/${encodeURIComponent(ns)}`);
+  /** The namespaces to watch; `undefined` stands for all of them. */
+  #namespaces(): (string | undefined)[] {
+    return this.scope === "*" ? [undefined] : [...new Set(this.scope)];
   }
 
   #watch<T extends ListedObject | ListedPod>(

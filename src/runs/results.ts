@@ -10,6 +10,7 @@ import { Buffer } from "node:buffer";
 import type { KubeConnection } from "../kube/connection.ts";
 import { FIELD_MANAGER } from "../kube/apply.ts";
 import { statusError } from "../kube/errors.ts";
+import { resourcePath } from "../kube/paths.ts";
 import { LABELS } from "../publish/labels.ts";
 
 /** A stored result. */
@@ -65,7 +66,7 @@ export async function putResult(
     type: "Opaque",
     data: { result: Buffer.from(result.body).toString("base64") },
   };
-  const path = `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/secrets/${name}` +
+  const path = resourcePath("v1", "secrets", { namespace: options.namespace, name }) +
     `?fieldManager=${FIELD_MANAGER}&force=true`;
   const response = await kube.request("PATCH", path, {
     body: JSON.stringify(secret),
@@ -79,9 +80,10 @@ export async function getResult(
   kube: KubeConnection,
   options: { namespace: string; requestUuid: string },
 ): Promise<Result | undefined> {
-  const path = `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/secrets/${
-    resultName(options.requestUuid)
-  }`;
+  const path = resourcePath("v1", "secrets", {
+    namespace: options.namespace,
+    name: resultName(options.requestUuid),
+  });
   const response = await kube.request("GET", path);
   if (response.status === 404) return undefined;
   if (response.status !== 200) throw statusError(response);

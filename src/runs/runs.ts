@@ -8,6 +8,7 @@
 
 import type { KubeConnection } from "../kube/connection.ts";
 import { statusError } from "../kube/errors.ts";
+import { resourcePath } from "../kube/paths.ts";
 import { LABELS } from "../publish/labels.ts";
 import type { ClusterView } from "./cluster_view.ts";
 import { getResult, putResult, type Result } from "./results.ts";
@@ -278,15 +279,15 @@ export class Runs {
     const kube = this.options.kube;
     const resource = await kube.resource(ref.apiVersion, ref.kind, signal);
     if (!resource) return [];
-    const prefix = ref.apiVersion.includes("/") ? `/apis/${ref.apiVersion}` : "/api/v1";
     const where = resource.namespaced && this.options.namespaces.length > 0
-      ? this.options.namespaces.map((ns) => `${prefix}/namespaces/${encodeURIComponent(ns)}`)
-      : [prefix];
+      ? this.options.namespaces
+      : [undefined];
     const found: ListedObject[] = [];
-    for (const base of where) {
+    for (const namespace of where) {
+      const collection = resourcePath(ref.apiVersion, resource.name, { namespace });
       const response = await kube.request(
         "GET",
-        `${base}/${resource.name}?labelSelector=${encodeURIComponent(selector)}`,
+        `${collection}?labelSelector=${encodeURIComponent(selector)}`,
         { signal },
       );
       if (response.status === 404 || response.status === 403) continue;
@@ -305,13 +306,14 @@ export class Runs {
   ): Promise<Deleted> {
     const kube = this.options.kube;
     const resource = await kube.resource(object.apiVersion, object.kind);
-    const prefix = object.apiVersion.includes("/") ? `/apis/${object.apiVersion}` : "/api/v1";
-    const scope = resource?.namespaced && object.namespace
-      ? `/namespaces/${encodeURIComponent(object.namespace)}`
-      : "";
-    const path = `${prefix}${scope}/${resource?.name ?? `${object.kind.toLowerCase()}s`}/${
-      encodeURIComponent(object.name)
-    }`;
+    const path = resourcePath(
+      object.apiVersion,
+      resource?.name ?? `${object.kind.toLowerCase()}s`,
+      {
+        namespace: resource?.namespaced && object.namespace ? object.namespace : undefined,
+        name: object.name,
+      },
+    );
     const response = await kube.request("DELETE", path, {
       body: JSON.stringify({
         apiVersion: "v1",

@@ -7,6 +7,7 @@
 
 import type { KubeConnection } from "../kube/connection.ts";
 import { statusError } from "../kube/errors.ts";
+import { resourcePath } from "../kube/paths.ts";
 import type { TickRecord } from "./scheduler.ts";
 
 /** The ConfigMap's name. */
@@ -17,9 +18,10 @@ export function clusterTickRecord(
   kube: KubeConnection,
   options: { namespace: string },
 ): TickRecord {
-  const path = `/api/v1/namespaces/${
-    encodeURIComponent(options.namespace)
-  }/configmaps/${SCHEDULES_OBJECT}`;
+  const path = resourcePath("v1", "configmaps", {
+    namespace: options.namespace,
+    name: SCHEDULES_OBJECT,
+  });
   return {
     async lastFired(topic) {
       const response = await kube.request("GET", path);

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { identityProblems, isApiVersion, isKind } from "../kube/names.ts";
 import { isRecord } from "../lib/objects.ts";
 import { type Policy, policyViolation } from "../policy/policy.ts";
 import {
@@ -37,8 +38,6 @@ export function sampleValues(template: CompiledTemplate): Record<string, string>
   };
 }
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 /** Checks `template` against the object rules and `policy`. */
 export function checkTemplate(template: CompiledTemplate, policy: Policy): TemplateCheck {
   const errors: string[] = [];
@@ -49,24 +48,8 @@ export function checkTemplate(template: CompiledTemplate, policy: Policy): Templ
     const identity = writtenOut(doc, where, errors);
     if (!identity) return;
     const object = objects[i] as { metadata?: Record<string, unknown> };
-    const metadata = object.metadata;
-    const name = metadata?.name;
-    const generateName = metadata?.generateName;
-    if (typeof name === "string" && name !== "") {
-      if (!validName(name)) {
-        errors.push(
-          `${where}: metadata.name "${name}" (rendered with sample values) is not a valid ` +
-            `name: lowercase letters, digits, '-' and '.', at most 253 characters`,
-        );
-      }
-    } else if (typeof generateName === "string" && generateName !== "") {
-      if (!validName(`${generateName}x0000`)) {
-        errors.push(`${where}: metadata.generateName "${generateName}" is not a valid name prefix`);
-      }
-    } else {
-      errors.push(
-        `${where} (${identity.kind}) has neither metadata.name nor metadata.generateName`,
-      );
+    for (const problem of identityProblems(object.metadata ?? {})) {
+      errors.push(`${where}: ${problem} (rendered with sample values)`);
     }
     const namespace = constantNamespace(doc.root);
     const violation = policyViolation(policy, { ...identity, namespace, object });
@@ -93,22 +76,8 @@ export function checkRenderedObject(
   policy: Policy,
   options: { namespaced: boolean },
 ): string[] {
-  const problems: string[] = [];
   const metadata = object.metadata ?? {};
-  const name = metadata.name;
-  const generateName = metadata.generateName;
-  if (typeof name === "string" && name !== "") {
-    if (!validName(name)) {
-      problems.push(
-        `metadata.name "${name}" is not a valid name: lowercase letters, digits, '-' and '.', ` +
-          `at most 253 characters`,
-      );
-    }
-  } else if (typeof generateName === "string" && generateName !== "") {
-    if (!validName(`${generateName}x0000`)) {
-      problems.push(`metadata.generateName "${generateName}" is not a valid name prefix`);
-    }
-  } else problems.push("it has neither metadata.name nor metadata.generateName");
+  const problems = identityProblems(metadata);
   const namespace = typeof metadata.namespace === "string" ? metadata.namespace : undefined;
   const violation = policyViolation(policy, {
     apiVersion: object.apiVersion,
@@ -118,10 +87,6 @@ export function checkRenderedObject(
   });
   if (violation) problems.push(violation);
   return problems;
-}
-
-function validName(name: string): boolean {
-  return name.length <= 253 && DNS_SUBDOMAIN.test(name);
 }
 
 function field(node: TemplateNode, key: string): TemplateNode | undefined {
@@ -144,6 +109,14 @@ function writtenOut(
     if (!node) errors.push(`${where} has no ${key}`);
     else if (typeof node !== "string" || node === "") {
       errors.push(`${where}: ${key} must be written out as a string, not templated`);
+    } else if (key === "apiVersion" && !isApiVersion(node)) {
+      errors.push(
+        `${where}: apiVersion ${JSON.stringify(node)} is not "version" or "group/version"`,
+      );
+    } else if (key === "kind" && !isKind(node)) {
+      errors.push(
+        `${where}: kind ${JSON.stringify(node)} is not a kind: a letter, then letters and digits`,
+      );
     } else found[key] = node;
   }
   return found.apiVersion && found.kind
