@@ -99,3 +99,105 @@ Deno.test("rendered names and namespaces never become other paths: 422, nothing 
     await stack.close();
   }
 });
+
+const INPUT = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: input-{{RANDOM}}
+data:
+  message: "{{MESSAGE}}"
+  size: "{{size}}"
+`;
+
+const CONVERT = `apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: convert-
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: convert
+          image: busybox
+          env:
+            - { name: MESSAGE, value: "{{MESSAGE}}" }
+            - { name: SIZE, value: "{{size}}" }
+            - { name: TOKEN, value: "{{REQUEST_TOKEN}}" }
+`;
+
+Deno.test("an Idempotency-Key reused with another body or query: 422 before anything is written; the same request again: unchanged", async () => {
+  const stack = await startStack({
+    files: {
+      "config.json": configJson({ convert: ["input.yaml", "convert.yaml"], named: ["named.yaml"] }),
+      "input.yaml": INPUT,
+      "convert.yaml": CONVERT,
+      "named.yaml": NAMED,
+    },
+    env: { PUBLISH_TOKEN: "publish-secret" },
+  });
+  const { router, kube } = stack;
+  const auth = { authorization: "Bearer publish-secret" };
+  const writes = () => kube.requests.filter((r) => r.method !== "GET").length;
+  try {
+    const key = { ...auth, "idempotency-key": `order-${crypto.randomUUID()}` };
+    const first = await publish(router, "/publish/convert?size=2", "first body", key);
+    assertEquals(first.status, 202, JSON.stringify(first.body));
+    assertEquals(first.body.objects.map((o: any) => o.outcome), ["created", "created"]);
+    const stored = () =>
+      kube.objects({ labelSelector: `gitfaas.io/request-uuid=${first.body.requestUuid}` });
+    const before = JSON.stringify(stored());
+
+    for (
+      const [path, body] of [
+        ["/publish/convert?size=2", "second body"],
+        ["/publish/convert?size=3", "first body"],
+        ["/publish/convert", "first body"],
+        ["/publish/convert?size=2&extra=1", "first body"],
+      ]
+    ) {
+      const writesBefore = writes();
+      const reused = await publish(router, path, body, key);
+      assertEquals(reused.status, 422, `${path} ${body}: ${JSON.stringify(reused.body)}`);
+      assertStringIncludes(
+        reused.body.error,
+        "Idempotency-Key is already used with a different request payload",
+      );
+      assertEquals(writes(), writesBefore, `${path} ${body}: nothing written`);
+    }
+    assertEquals(JSON.stringify(stored()), before, "the first request's objects are untouched");
+
+    // The identical request, again (the hour-rounded REQUEST_TOKEN and the labels included).
+    const again = await publish(router, "/publish/convert?size=2", "first body", key);
+    assertEquals(again.status, 202, JSON.stringify(again.body));
+    assertEquals(again.body.objects.map((o: any) => o.outcome), ["unchanged", "unchanged"]);
+    assertEquals(again.body.requestUuid, first.body.requestUuid);
+    // The same values in another order, and the router's own controls, are the same request.
+    const reordered = await publish(
+      router,
+      "/publish/convert?dryRun=false&size=2",
+      "first body",
+      key,
+    );
+    assertEquals(reordered.status, 202, JSON.stringify(reordered.body));
+    assertEquals(JSON.stringify(stored()), before);
+    assertEquals(stored().length, 2);
+
+    // A fixed-name object is not overwritten by a reused key either.
+    const named = { ...auth, "idempotency-key": `named-${crypto.randomUUID()}` };
+    const one = await publish(router, "/publish/named?name=report&ns=default", "one", named);
+    assertEquals(one.status, 202, JSON.stringify(one.body));
+    const two = await publish(router, "/publish/named?name=report&ns=default", "two", named);
+    assertEquals(two.status, 422, JSON.stringify(two.body));
+    const report = kube.getObject("v1", "ConfigMap", "default", "report")!;
+    assertEquals(atob(report.data.message), "one");
+    const three = await publish(router, "/publish/named?name=report&ns=default", "one", named);
+    assertEquals([three.status, three.body.objects[0].outcome], [202, "unchanged"]);
+
+    // Without a key, a fixed-name object is applied like `kubectl apply`, as before.
+    const plain = await publish(router, "/publish/named?name=report&ns=default", "three", auth);
+    assertEquals([plain.status, plain.body.objects[0].outcome], [202, "configured"]);
+  } finally {
+    await stack.close();
+  }
+});

@@ -41,7 +41,7 @@ spec:
       labels: {app: web}
     spec:
       containers:
-        - name: web
+        - name: web{{container}}
           image: nginx
 `;
 
@@ -149,13 +149,24 @@ Deno.test("publish applies the topic's objects and reports each", async (t) => {
     );
 
     await t.step("an object the API server refuses is reported with its reason", async () => {
-      // An uppercase name is invalid: the API server answers 422 Invalid.
-      const { status, body } = await publish("/publish/web?replicas=1&suffix=_Bad", null);
+      // An uppercase container name is invalid: the API server answers 422 Invalid.
+      const { status, body } = await publish("/publish/web?replicas=1&container=_Bad", null);
       assertEquals(status, 422, JSON.stringify(body));
       assertEquals(body.objects[0].outcome, "failed");
       assertEquals(body.objects[0].code, 422);
       assertEquals(body.objects[0].reason, "Invalid");
       assertStringIncludes(body.objects[0].error, "RFC 1123");
+    });
+
+    await t.step("a name the API server would refuse is refused before it is sent", async () => {
+      const writes = kube.requests.filter((r) => r.method !== "GET").length;
+      const { status, body } = await publish("/publish/web?replicas=1&suffix=_Bad", null);
+      assertEquals(status, 422, JSON.stringify(body));
+      assertStringIncludes(
+        body.error,
+        'web.yaml: document 1 (Deployment "web_Bad"): metadata.name "web_Bad" is not a valid name',
+      );
+      assertEquals(kube.requests.filter((r) => r.method !== "GET").length, writes);
     });
 
     await t.step("bad requests get a clear status and JSON error", async () => {
@@ -225,7 +236,7 @@ Deno.test("publish applies the topic's objects and reports each", async (t) => {
           name: "web",
           manifests: ["web.yaml"],
           kinds: [{ apiVersion: "apps/v1", kind: "Deployment" }],
-          values: ["suffix", "replicas"],
+          values: ["suffix", "replicas", "container"],
           usable: true,
         },
       ]);

@@ -193,9 +193,10 @@ Deno.test("Kubernetes API answers: retried when retrying can help, refused at on
         const [object] = body.objects;
         assertEquals([object.name, object.outcome, object.code], [name, "failed", 409]);
         assertEquals(object.reason, "AlreadyExists");
-        // One create, one look at the owner label; no retry.
+        // A look before any write (the Idempotency-Key), one create, one look at the owner
+        // label; no retry.
         const seen = requestsFor(kube.requests, "/jobs", from).map((r) => r.method);
-        assertEquals(seen, ["POST", "GET"]);
+        assertEquals(seen, ["GET", "POST", "GET"]);
         const job = kube.getObject("batch/v1", "Job", "default", name)!;
         assertEquals(job.metadata.labels?.["gitfaas.io/request-uuid"], undefined);
       },

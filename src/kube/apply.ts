@@ -62,8 +62,18 @@ export interface ApplyOptions {
   dryRun?: boolean;
   /** Look for the object first, to tell `unchanged` from `configured` (replays). */
   checkExisting?: boolean;
+  /**
+   * The object as {@linkcode readObject} found it before the publish wrote anything (`null`:
+   * there was none), read instead of looking again when `checkExisting` is set.
+   */
+  before?: KubeObject | null;
   /** The label that marks objects of this request, to recognise our own earlier create. */
   ownerLabel: [string, string];
+  /**
+   * An annotation an earlier attempt of this request wrote with the label: an object with the
+   * label but another value here was made by another request under the same label, not ours.
+   */
+  ownerAnnotation?: [string, string];
   onRetry?: (error: KubeApiError, attempt: number) => void;
 }
 
@@ -74,6 +84,28 @@ export function discoverResource(
   options: Pick<ApplyOptions, "deadline" | "remainingMs" | "onRetry">,
 ): Promise<ResourceInfo> {
   return withRetries(() => discover(kube, object, options.deadline), options);
+}
+
+/**
+ * The stored object `resolved` names (its name settled), or null when there is none; retried
+ * like any request within the deadline.
+ */
+export async function readObject(
+  kube: KubeConnection,
+  resolved: ResolvedObject,
+  options: Pick<ApplyOptions, "deadline" | "remainingMs" | "onRetry">,
+): Promise<KubeObject | null> {
+  const { object, resource } = resolved;
+  const path = resourcePath(object.apiVersion, resource.name, {
+    namespace: resource.namespaced ? object.metadata?.namespace : undefined,
+    name: object.metadata?.name ?? "",
+  });
+  try {
+    return await withRetries(() => call(kube, "GET", path, options), options);
+  } catch (error) {
+    if (error instanceof KubeApiError && error.status === STATUS_CODE.NotFound) return null;
+    throw error;
+  }
 }
 
 /** Applies a resolved object. */
@@ -108,8 +140,7 @@ export async function applyObject(
         () => call(kube, "GET", objectPath(name), options),
         options,
       );
-      const [key, value] = options.ownerLabel;
-      if (existing?.metadata?.labels?.[key] !== value) throw error;
+      if (!isOwn(existing, options)) throw error;
       return { outcome: "unchanged", namespace: metadata.namespace, name };
     }
   }
@@ -117,11 +148,9 @@ export async function applyObject(
   const path = objectPath(metadata.name!);
   let before: KubeObject | undefined;
   if (options.checkExisting) {
-    try {
-      before = await withRetries(() => call(kube, "GET", path, options), options);
-    } catch (error) {
-      if (!(error instanceof KubeApiError) || error.status !== STATUS_CODE.NotFound) throw error;
-    }
+    before =
+      (options.before !== undefined ? options.before : await readObject(kube, resolved, options)) ??
+        undefined;
   }
   query.set("force", "true");
   const { status, body } = await withRetries(
@@ -148,7 +177,9 @@ function applyOutcome(
   status: number,
   before: KubeObject | undefined,
   after: KubeObject,
-  options: Pick<ApplyOptions, "checkExisting" | "ownerLabel"> & { applied: KubeObject },
+  options: Pick<ApplyOptions, "checkExisting" | "ownerLabel" | "ownerAnnotation"> & {
+    applied: KubeObject;
+  },
 ): ApplyOutcome {
   if (status === STATUS_CODE.Created) return "created";
   if (before) {
@@ -158,10 +189,21 @@ function applyOutcome(
   }
   // Missing when looked for, there when applied: an earlier attempt of this same request,
   // still running (a client that gave up and retried), created it with the same content.
+  return options.checkExisting && isOwn(after, options) ? "unchanged" : "configured";
+}
+
+/** Whether `stored` was made by this request: its label, and its annotation when it has one. */
+function isOwn(
+  stored: KubeObject | undefined,
+  options: Pick<ApplyOptions, "ownerLabel" | "ownerAnnotation">,
+): boolean {
   const [key, value] = options.ownerLabel;
-  return options.checkExisting && after.metadata?.labels?.[key] === value
-    ? "unchanged"
-    : "configured";
+  if (stored?.metadata?.labels?.[key] !== value) return false;
+  if (!options.ownerAnnotation) return true;
+  const [annotation, expected] = options.ownerAnnotation;
+  const annotations = stored.metadata?.annotations as Record<string, string> | undefined;
+  const found = annotations?.[annotation];
+  return found === undefined || found === expected;
 }
 
 /**
@@ -189,7 +231,7 @@ async function call(
   kube: KubeConnection,
   method: string,
   path: string,
-  options: ApplyOptions,
+  options: Pick<ApplyOptions, "deadline">,
   init: { body?: string; contentType?: string } = {},
 ): Promise<KubeObject> {
   return (await callWithStatus(kube, method, path, options, init)).body;
@@ -199,7 +241,7 @@ async function callWithStatus(
   kube: KubeConnection,
   method: string,
   path: string,
-  options: ApplyOptions,
+  options: Pick<ApplyOptions, "deadline">,
   init: { body?: string; contentType?: string } = {},
 ): Promise<{ status: number; body: KubeObject }> {
   const response = await kube.request(method, path, { ...init, signal: options.deadline });

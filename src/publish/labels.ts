@@ -22,6 +22,23 @@ export const LABELS = {
   functionUid: "gitfaas.io/function-uid",
 } as const;
 
+/** Annotation keys the router sets. */
+export const ANNOTATIONS = {
+  /**
+   * The digest of the request (topic, body, query values) that applied the object, on every
+   * object of a publish with an Idempotency-Key: a later request with the same key and another
+   * digest is refused, with this object as the cluster's memory of the first.
+   */
+  requestDigest: "gitfaas.io/request-digest",
+} as const;
+
+/** Sets `annotations` on `object`'s own metadata (not on its pod template), in place. */
+export function addAnnotations(object: KubeObject, annotations: Record<string, string>): void {
+  const metadata = (object.metadata = isRecord(object.metadata) ? object.metadata : {});
+  const current = isRecord(metadata.annotations) ? metadata.annotations : {};
+  metadata.annotations = { ...current, ...annotations };
+}
+
 /** Paths to the pod template of the kinds that have one. */
 const POD_TEMPLATE_PATHS: Record<string, string[]> = {
   Job: ["spec", "template"],

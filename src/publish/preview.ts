@@ -15,7 +15,7 @@ import { PublishError } from "./errors.ts";
 import type { PublishRequest } from "./publisher.ts";
 import { renderTopic } from "./render.ts";
 import { settleLocally } from "./settle.ts";
-import { publishSeed } from "./values.ts";
+import { publishSeed, requestDigest } from "./values.ts";
 
 /** One object a publish would apply. */
 export interface PreviewObject {
@@ -69,7 +69,10 @@ export function previewPublish(
     throw new PublishError(`unknown topic "${request.topic}"`, { reason: "unknown-topic" });
   }
   const requestUuid = publishSeed(topic.name, request.idempotencyKey);
-  const rendered = renderTopic(topic, { ...request, requestUuid });
+  const digest = request.idempotencyKey !== undefined
+    ? requestDigest(topic.name, request.body, request.query)
+    : undefined;
+  const rendered = renderTopic(topic, { ...request, requestUuid, requestDigest: digest });
   const namespaced = settleLocally(rendered, { namespace: options.namespace, requestUuid });
   const problems = [...topic.problems];
   const objects = rendered.map((item, i): PreviewObject => {

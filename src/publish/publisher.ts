@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { KubeApiError } from "../kube/apply.ts";
+import type { KubeApiError, KubeObject } from "../kube/apply.ts";
 import type { KubeConnection } from "../kube/connection.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import type { Policy } from "../policy/policy.ts";
@@ -25,7 +25,8 @@ import {
   statusOf,
 } from "./report.ts";
 import { settleInCluster, settleLocally } from "./settle.ts";
-import { publishSeed } from "./values.ts";
+import { publishSeed, requestDigest } from "./values.ts";
+import { checkKeyReuse, type KeyedRequest, readExisting } from "./idempotency.ts";
 import { type Lineage, lineageOf, type ParentLookup } from "./lineage.ts";
 import type { RequestTokenClaims } from "../runs/request_token.ts";
 import { signRequestToken } from "../runs/request_token.ts";
@@ -105,9 +106,13 @@ export class Publisher {
     const { index, topic } = this.#admit(request);
     const requestUuid = publishSeed(topic.name, request.idempotencyKey);
     const lineage = lineageOf(request, requestUuid, { parentOf: this.#options.parentOf });
+    const digest = request.idempotencyKey !== undefined
+      ? requestDigest(topic.name, request.body, request.query)
+      : undefined;
     const rendered = renderTopic(topic, {
       ...request,
       requestUuid,
+      requestDigest: digest,
       labels: { runId: lineage.runId, parent: lineage.parent, revision: index.revision },
       traceparent: lineage.traceparent,
       requestToken: this.#requestToken(requestUuid, lineage),
@@ -125,8 +130,11 @@ export class Publisher {
       ...(request.dryRun || !this.#options.kube ? { dryRun: true } : {}),
       objects: [],
     };
+    const keyed = request.idempotencyKey !== undefined
+      ? { requestUuid, digest: digest!, idempotencyKey: request.idempotencyKey }
+      : undefined;
     report.objects = this.#options.kube
-      ? await this.#inCluster(this.#options.kube, rendered, request, requestUuid)
+      ? await this.#inCluster(this.#options.kube, rendered, { request, requestUuid, keyed })
       : this.#renderOnly(rendered, report);
     return this.#finish(report);
   }
@@ -172,13 +180,17 @@ export class Publisher {
     return { index, topic };
   }
 
-  /** With a cluster: settle every object (discovery included), check, then apply in order. */
+  /**
+   * With a cluster: settle every object (discovery included), check, then, with an
+   * Idempotency-Key, read every object and refuse a key used for another request, and apply in
+   * order.
+   */
   async #inCluster(
     kube: KubeConnection,
     rendered: Rendered[],
-    request: PublishRequest,
-    requestUuid: string,
+    publish: { request: PublishRequest; requestUuid: string; keyed?: KeyedRequest },
   ): Promise<ObjectReport[]> {
+    const { request, requestUuid, keyed } = publish;
     const options = this.#options;
     const budgetMs = Math.min(options.kubeTimeoutMs, options.publishTimeoutMs);
     const started = performance.now();
@@ -189,10 +201,17 @@ export class Publisher {
     const settled = await settleInCluster(kube, rendered, settling);
     if ("failed" in settled) return settled.failed;
     checkPolicy(options.policy, rendered, settled.settled.map((s) => s.resource.namespaced));
+    let existing: (KubeObject | null)[] | undefined;
+    if (keyed) {
+      const read = await readExisting(kube, { rendered, settled: settled.settled }, settling);
+      if ("failed" in read) return read.failed;
+      checkKeyReuse(rendered, read.existing, keyed);
+      existing = read.existing;
+    }
     return await applyAll(kube, rendered, settled.settled, {
       requestUuid,
       dryRun: request.dryRun,
-      checkExisting: request.idempotencyKey !== undefined,
+      ...(keyed ? { keyed: { request: keyed, existing: existing! } } : {}),
       deadline,
       remainingMs,
       budgetMs,

@@ -7,7 +7,7 @@
 import type { KubeObject } from "../kube/apply.ts";
 import { renderTemplate } from "../render/template.ts";
 import type { Topic } from "../topics/topic_index.ts";
-import { addLabels, type RequestLabels } from "./labels.ts";
+import { addAnnotations, addLabels, ANNOTATIONS, type RequestLabels } from "./labels.ts";
 import { BUILT_IN_NAMES, manifestValues, requestValues } from "./values.ts";
 
 /** One rendered object and where it came from. */
@@ -30,6 +30,11 @@ export interface RenderInput {
   /** The built-ins `TRACEPARENT` and `REQUEST_TOKEN`. */
   traceparent?: string;
   requestToken?: string;
+  /**
+   * The request's digest (`requestDigest`), set on every object as an annotation: with an
+   * Idempotency-Key, the cluster's memory of what the key was first used for.
+   */
+  requestDigest?: string;
 }
 
 /** Renders every manifest of `topic`, in order, each object labelled with the request. */
@@ -49,6 +54,9 @@ export function renderTopic(topic: Topic, input: RenderInput): Rendered[] {
       (object, j) => {
         const kubeObject = object as KubeObject;
         addLabels(kubeObject, fileLabels);
+        if (input.requestDigest !== undefined) {
+          addAnnotations(kubeObject, { [ANNOTATIONS.requestDigest]: input.requestDigest });
+        }
         return { manifest: manifest.path, object: kubeObject, where: `${i}:${j}` };
       },
     );

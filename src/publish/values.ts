@@ -10,6 +10,7 @@
 import { Buffer } from "node:buffer";
 import { encodeHex } from "../lib/bytes.ts";
 import { sha256 } from "../lib/crypto.ts";
+import { GENERATED_SUFFIX_LENGTH } from "../kube/names.ts";
 import type { Values } from "../render/template.ts";
 
 /** The built-in value names; they are strings by nature and never typed as numbers. */
@@ -99,5 +100,38 @@ export function manifestValues(request: Values, index: number): Values {
 
 /** The name a `generateName` object is created under: prefix and 5 derived characters. */
 export function generatedName(seed: string, prefix: string, where: string): string {
-  return prefix + pick(digest(seed, `name:${where}`), NAME_ALPHABET, 5);
+  return prefix + pick(digest(seed, `name:${where}`), NAME_ALPHABET, GENERATED_SUFFIX_LENGTH);
+}
+
+/**
+ * Query parameters that say how the router answers (`?wait`) or whether the API server stores
+ * anything (`?dryRun`), not what is applied: a retry may add or drop them and stay the same
+ * request.
+ */
+const CONTROL_PARAMETERS: ReadonlySet<string> = new Set(["dryRun", "wait"]);
+
+/**
+ * The digest of what a request asks to apply: topic, body and query values, as `sha256:<hex>`.
+ * The values are taken as a render takes them (the last of a repeated name wins) and in name
+ * order, so a retry that lists them in another order is the same request; the router's own
+ * controls (`dryRun`, `wait`) are left out. Headers, the request token and the time are not
+ * part of it: the same request sent again has the same digest.
+ *
+ * @example
+ * ```ts
+ * requestDigest("convert", body, [["size", "2"]]); // "sha256:3b1f…"
+ * ```
+ */
+export function requestDigest(
+  topic: string,
+  body: Uint8Array,
+  query: Iterable<[string, string]>,
+): string {
+  const values = new Map<string, string>();
+  for (const [name, value] of query) {
+    if (!CONTROL_PARAMETERS.has(name)) values.set(name, value);
+  }
+  const sorted = [...values].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const hash = sha256(["gitfaas-request\0", topic, "\0", JSON.stringify(sorted), "\0", body]);
+  return `sha256:${encodeHex(hash)}`;
 }
