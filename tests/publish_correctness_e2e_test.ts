@@ -7,7 +7,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { configJson, startStack } from "./support/fixtures.ts";
+import { configJson, fromBase64, startStack } from "./support/fixtures.ts";
 
 const NAMED = `apiVersion: v1
 kind: ConfigMap
@@ -197,6 +197,122 @@ Deno.test("an Idempotency-Key reused with another body or query: 422 before anyt
     // Without a key, a fixed-name object is applied like `kubectl apply`, as before.
     const plain = await publish(router, "/publish/named?name=report&ns=default", "three", auth);
     assertEquals([plain.status, plain.body.objects[0].outcome], [202, "configured"]);
+  } finally {
+    await stack.close();
+  }
+});
+
+const BINARY = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  generateName: bytes-
+binaryData:
+  message: "{{MESSAGE}}"
+`;
+
+const IN_ENV = `apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: env-
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: step
+          image: busybox
+          env:
+            - { name: MESSAGE, value: "{{MESSAGE}}" }
+`;
+
+const IN_ARGS = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  generateName: first-
+data:
+  note: written first
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: args-
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      initContainers:
+        - name: fetch
+          image: busybox
+          args: ["--message", "{{MESSAGE}}"]
+      containers:
+        - name: step
+          image: busybox
+`;
+
+/** A Job whose one container gets the message in ten variables: none too long, all too many. */
+const MANY = IN_ENV.replace(
+  '            - { name: MESSAGE, value: "{{MESSAGE}}" }\n',
+  Array.from({ length: 10 }, (_, i) => `            - { name: M${i}, value: "{{MESSAGE}}" }\n`)
+    .join(""),
+);
+
+Deno.test("bytes as a body; a message too large for a container's environment or arguments is 413, nothing applied", async () => {
+  const stack = await startStack({
+    files: {
+      "config.json": configJson({
+        binary: ["binary.yaml"],
+        env: ["env.yaml"],
+        args: ["args.yaml"],
+        many: ["many.yaml"],
+      }),
+      "binary.yaml": BINARY,
+      "env.yaml": IN_ENV,
+      "args.yaml": IN_ARGS,
+      "many.yaml": MANY,
+    },
+  });
+  const { router, kube } = stack;
+  const writes = () => kube.requests.filter((r) => r.method !== "GET").length;
+  try {
+    // MESSAGE is bytes: any bytes, sent as application/octet-stream, arrive unchanged.
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const binary = await publish(router, "/publish/binary", bytes, {
+      "content-type": "application/octet-stream",
+    });
+    assertEquals(binary.status, 202, JSON.stringify(binary.body));
+    const cm = kube.getObject("v1", "ConfigMap", "default", binary.body.objects[0].name)!;
+    assertEquals(fromBase64(cm.binaryData.message), bytes);
+
+    // 100,000 bytes are 133,336 in base64: more than one variable may hold.
+    const large = new Uint8Array(100_000).fill(7);
+    for (
+      const [topic, names] of [
+        ["env", ["env.yaml", 'container "step"', "MESSAGE"]],
+        ["args", ["args.yaml", 'container "fetch"', "args[1]"]],
+      ] as const
+    ) {
+      const before = writes();
+      const { status, body } = await publish(router, `/publish/${topic}`, large, {
+        "content-type": "application/octet-stream",
+      });
+      assertEquals(status, 413, JSON.stringify(body));
+      for (const name of names) assertStringIncludes(body.error, name);
+      assertStringIncludes(body.error, "131071");
+      assertStringIncludes(body.error, "nothing was applied");
+      assertEquals(writes(), before, `${topic}: nothing written`);
+    }
+
+    // Ten variables of 120,000 bytes each: each fits, the pod's 1.2 MB do not.
+    const before = writes();
+    const many = await publish(router, "/publish/many", new Uint8Array(90_000));
+    assertEquals(many.status, 413, JSON.stringify(many.body));
+    assertStringIncludes(many.body.error, "many.yaml");
+    assertStringIncludes(many.body.error, "1048576");
+    assertEquals(writes(), before);
+
+    // A message that fits goes through.
+    const fits = await publish(router, "/publish/env", new Uint8Array(90_000));
+    assertEquals(fits.status, 202, JSON.stringify(fits.body));
   } finally {
     await stack.close();
   }

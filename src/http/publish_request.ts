@@ -23,7 +23,12 @@ export interface PublishLimits {
 /** Idempotency keys: printable ASCII, at most 255 characters. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-const ACCEPTED_TYPES = new Set(["", "application/json", "text/plain"]);
+/**
+ * Body types a publish takes; MESSAGE is the body's bytes in base64, whatever the type. Form
+ * encoding is refused: it is what `curl -d` sends when no type is given, and its `&` and `=`
+ * would read as values that are not there.
+ */
+const ACCEPTED_TYPES = new Set(["", "application/json", "text/plain", "application/octet-stream"]);
 // Control characters have no business in a value and are the raw material of injection
 // attempts against text templating; refusing them keeps reports and logs clean too.
 // deno-lint-ignore no-control-regex
@@ -120,7 +125,8 @@ async function bodyOf(request: Request, maxBytes: number): Promise<Uint8Array> {
   if (!ACCEPTED_TYPES.has(type)) {
     throw new HttpError(
       STATUS_CODE.UnsupportedMediaType,
-      `unsupported content type "${type}": send application/json, text/plain or no content type`,
+      `unsupported content type "${type}": send application/json, text/plain, ` +
+        `application/octet-stream or no content type`,
     );
   }
   const body = await readBody(request, maxBytes);

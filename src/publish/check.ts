@@ -1,13 +1,14 @@
 /**
  * The check steps of a publish, on rendered objects, before the first request that names them:
- * names and namespaces the API server accepts (they become request paths), then the policy on
- * settled objects. A refused publish applies nothing.
+ * names and namespaces the API server accepts (they become request paths), values a container
+ * can start with, then the policy on settled objects. A refused publish applies nothing.
  * @module
  */
 
 import { identityProblems } from "../kube/names.ts";
 import { type Policy, policyViolation } from "../policy/policy.ts";
 import { PublishError } from "./errors.ts";
+import { execLimitProblems } from "./exec_limits.ts";
 import type { Rendered } from "./render.ts";
 
 /** `file: document N (Kind "name")`: where a rendered object came from, for messages. */
@@ -33,6 +34,26 @@ export function checkIdentities(rendered: Rendered[]): void {
     reason: "invalid-object",
     details: { problems },
   });
+}
+
+/**
+ * Throws a `too-large` {@linkcode PublishError} naming every container that could not start with
+ * what it was rendered with (an environment variable or argument longer than Linux allows, or
+ * too many bytes of them in one pod), before anything is applied: the API server would store
+ * such a pod, and it would fail to start again and again.
+ */
+export function checkExecLimits(rendered: Rendered[]): void {
+  const problems = rendered.flatMap((item) =>
+    execLimitProblems(item.object).map((p) => `${describeRendered(item)}: ${p}`)
+  );
+  if (problems.length === 0) return;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : "";
+  throw new PublishError(
+    `${problems[0]}${more}; nothing was applied. A value this large cannot reach a process ` +
+      `through its environment or arguments: send a smaller body, or have the template put it ` +
+      `in a file (a ConfigMap mounted as a volume)`,
+    { reason: "too-large", details: { problems } },
+  );
 }
 
 /**

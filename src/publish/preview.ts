@@ -12,6 +12,7 @@ import { checkRenderedObject } from "../topics/checks.ts";
 import type { TopicIndex } from "../topics/topic_index.ts";
 import { describeRendered } from "./check.ts";
 import { PublishError } from "./errors.ts";
+import { execLimitProblems } from "./exec_limits.ts";
 import type { PublishRequest } from "./publisher.ts";
 import { renderTopic } from "./render.ts";
 import { settleLocally } from "./settle.ts";
@@ -80,11 +81,11 @@ export function previewPublish(
     const name = object.metadata?.name;
     const namespace = object.metadata?.namespace;
     const at = describeRendered(item);
-    for (
-      const problem of checkRenderedObject(object, options.policy, { namespaced: namespaced[i] })
-    ) {
-      problems.push(`${at}: ${problem}`);
-    }
+    const found = [
+      ...checkRenderedObject(object, options.policy, { namespaced: namespaced[i] }),
+      ...execLimitProblems(object),
+    ];
+    for (const problem of found) problems.push(`${at}: ${problem}`);
     return {
       manifest: item.manifest,
       apiVersion: object.apiVersion,

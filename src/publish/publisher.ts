@@ -12,7 +12,7 @@ import { type Logger, silentLogger } from "../log/logger.ts";
 import type { Policy } from "../policy/policy.ts";
 import type { Topic, TopicIndex } from "../topics/topic_index.ts";
 import { applyAll } from "./apply.ts";
-import { checkIdentities, checkPolicy } from "./check.ts";
+import { checkExecLimits, checkIdentities, checkPolicy } from "./check.ts";
 import { PublishError } from "./errors.ts";
 import { type Rendered, renderTopic } from "./render.ts";
 import {
@@ -119,6 +119,7 @@ export class Publisher {
     });
     // Names become request paths: none is sent unless every object's can be.
     checkIdentities(rendered);
+    checkExecLimits(rendered);
     const report: PublishReport = {
       requestUuid,
       runId: lineage.runId,
