@@ -3,6 +3,8 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
+
 /** Joins chunks into one array (the chunk itself when there is only one). */
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length === 1) return chunks[0];
@@ -59,21 +61,8 @@ function nibble(code: number): number {
 
 /**
  * The length of `text` in UTF-8, in bytes, without encoding it (a value may be megabytes
- * long). A lone surrogate counts 3, as `TextEncoder` writes U+FFFD for it.
+ * long); a lone surrogate counts 3, as `TextEncoder` writes U+FFFD for it.
  */
 export function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
+  return Buffer.byteLength(text, "utf8");
 }

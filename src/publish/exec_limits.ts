@@ -84,11 +84,12 @@ function* podSpecs(object: unknown): Generator<Record<string, unknown>> {
   const pending: unknown[] = [object];
   while (pending.length > 0) {
     const node = pending.pop();
-    // One push per item: spreading a list of 100,000 items would overflow the call stack.
-    if (Array.isArray(node)) { for (const item of node) pending.push(item); }
-    else if (isRecord(node)) {
-      if (Array.isArray(node.containers)) yield node;
-      for (const key in node) pending.push(node[key]);
+    if (isRecord(node) && Array.isArray(node.containers)) yield node;
+    // Only what may hold a pod spec is visited, one push each (spreading a list of 100,000
+    // items would overflow the call stack): a ConfigMap's data costs one look per key.
+    const children = Array.isArray(node) ? node : isRecord(node) ? Object.values(node) : [];
+    for (const child of children) {
+      if (typeof child === "object" && child !== null) pending.push(child);
     }
   }
 }
