@@ -1,5 +1,5 @@
 /**
- * Byte helpers: joining chunks, strict UTF-8, hex.
+ * Byte helpers: joining chunks, strict UTF-8, UTF-8 length, hex.
  * @module
  */
 
