@@ -5,7 +5,8 @@
  *
  * Run: `deno task bench`, or `deno run -A bench/run.ts [--quick] [--only=publish,sync,...]
  * [--out=bench/results.json] [--markdown=file.md]`. Sections: publish, transport, sync,
- * footprint, micro, webhook. Takes about 5 minutes on 2 cores; `--quick` about 2.
+ * footprint, micro, webhook, fanout (issue 18: a push reaching three replicas). Takes about 7
+ * minutes on 2 cores; `--quick` about 3.
  * @module
  */
 
@@ -14,12 +15,13 @@ import { BenchChild } from "./lib/child.ts";
 import type { BenchContext } from "./lib/context.ts";
 import { denoBench } from "./lib/deno_bench.ts";
 import { markdown, type Results } from "./lib/report.ts";
+import { runFanoutBench } from "./fanout.ts";
 import { runFootprintBench } from "./footprint.ts";
 import { runPublishBench } from "./publish.ts";
 import { runLargeFileBench, runSyncBench } from "./sync.ts";
 import { runTransportBench } from "./transport.ts";
 
-const SECTIONS = ["publish", "transport", "sync", "footprint", "micro", "webhook"];
+const SECTIONS = ["publish", "transport", "sync", "footprint", "micro", "webhook", "fanout"];
 const flags = Object.fromEntries(
   Deno.args.map((arg) => arg.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "true"]),
 );
@@ -71,6 +73,9 @@ try {
   });
   await section("webhook", async () => {
     results.webhook = await denoBench("webhook_bench.ts");
+  });
+  await section("fanout", async () => {
+    results.fanout = await runFanoutBench(context);
   });
 } finally {
   await sim.stop();

@@ -4,10 +4,12 @@
  */
 
 import type { MicroResult } from "./deno_bench.ts";
+import type { FanoutResult } from "../fanout.ts";
 import type { FootprintResult, RssProbe } from "../footprint.ts";
 import type { PublishCell, PublishResults } from "../publish.ts";
 import type { LargeFileResult, SyncResult } from "../sync.ts";
 import type { TransportRow } from "../transport.ts";
+import type { Distribution } from "./stats.ts";
 
 /** Everything one `run.ts` run measured. */
 export interface Results {
@@ -23,6 +25,7 @@ export interface Results {
   micro?: MicroResult[];
   webhook?: MicroResult[];
   transport?: TransportRow[];
+  fanout?: FanoutResult;
   errors: Record<string, string>;
 }
 
@@ -300,6 +303,36 @@ export function footprintTables(footprint: NonNullable<Results["footprint"]>): s
   return `${starts}\n\n${probes}`;
 }
 
+/** The fan-out tables: time to serve a push on every replica, its floors, and where it goes. */
+export function fanoutTables(fanout: FanoutResult): string {
+  const head = ["", "count", "p50 ms", "p95 ms", "p99 ms", "max ms"];
+  const row = (label: string, d: Distribution, bold = false) => {
+    const b = (text: string) => (bold ? `**${text}**` : text);
+    return [label, d.count, f(d.p50Ms, 0), f(d.p95Ms, 0), b(f(d.p99Ms, 0)), f(d.maxMs, 0)];
+  };
+  const times = table(head, [
+    row("every replica serves it (the last of the three, per push)", fanout.lastOfThree, true),
+    row("any replica (all pushes × replicas)", fanout.overall),
+    ...fanout.perReplica.map((r) =>
+      row(`${r.name} (received ${r.received} of the deliveries)`, r.afterAnswer)
+    ),
+    row("the replica that received the delivery (floor: local follow)", fanout.receiver),
+    row("the two that did not (fan-out)", fanout.followers),
+    row("floor: `GET /refresh` on one replica, request to answer", fanout.refresh),
+    row("the delivery itself, sent to answered", fanout.deliveryAnswer),
+  ]);
+  const b = fanout.breakdown;
+  const parts = table(head, [
+    row("request recorded → delivery answered", b.recordToAnswer),
+    row("request recorded → a follower's sync starts (watch)", b.recordToFollowerSync),
+    row("a follower's sync (branch head, fetch, build)", b.followerSync),
+    row("the receiver's sync", b.receiverSync),
+    row("a follower's sync ends → its /readyz says so", b.syncEndToSeen),
+  ]);
+  return `Times from the delivery's answer (${fanout.beforeAnswer} replica times ended before ` +
+    `it and count as 0):\n\n${times}\n\nWhere a follower's time goes:\n\n${parts}`;
+}
+
 /** A table of `Deno.bench` results. */
 export function microTable(micro: MicroResult[]): string {
   return table(
@@ -412,6 +445,19 @@ export function verdicts(results: Results): Verdict[] {
       : "not measured",
     met: webhook ? webhook.avgMs < 300 : null,
   });
+  const fanout = results.fanout;
+  if (fanout) {
+    out.push({
+      target: `after the webhook's answer, every one of ${fanout.replicas} replicas serves the ` +
+        `pushed commit within 1 s (p99), ${f(fanout.manifests, 0)} manifests`,
+      measured:
+        `p99 ${f(fanout.lastOfThree.p99Ms, 0)} ms, p50 ${
+          f(fanout.lastOfThree.p50Ms, 0)
+        } ms over ${fanout.pushes} pushes (local follow p99 ${f(fanout.receiver.p99Ms, 0)} ms; ` +
+        `/refresh p99 ${f(fanout.refresh.p99Ms, 0)} ms)`,
+      met: fanout.lastOfThree.p99Ms < 1000,
+    });
+  }
   const small = results.footprint?.starts.find((s) => s.repo === "publish");
   if (small) {
     out.push({
@@ -489,6 +535,15 @@ export function markdown(results: Results): string {
   }
   if (results.webhook?.length) {
     parts.push("### Webhook (bench/webhook_bench.ts)\n\n" + microTable(results.webhook));
+  }
+  if (results.fanout) {
+    parts.push(
+      `### Push fan-out to ${results.fanout.replicas} replicas, ${
+        f(results.fanout.manifests, 0)
+      } manifests (bench/fanout.ts; load average ${results.fanout.loadAverageAtStart} at its ` +
+        `start, ${results.fanout.loadAverageAtEnd} at its end)\n\n` +
+        fanoutTables(results.fanout),
+    );
   }
   for (const [section, error] of Object.entries(results.errors)) {
     parts.push(`### ${section}: failed\n\n\`\`\`\n${error}\n\`\`\``);

@@ -54,3 +54,24 @@ export function round(value: number, digits = 1): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 }
+
+/** The spread of some measured times (ms): count and percentiles by nearest rank. */
+export interface Distribution {
+  count: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** The {@linkcode Distribution} of `valuesMs`. */
+export function distribution(valuesMs: readonly number[]): Distribution {
+  const sorted = [...valuesMs].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    p50Ms: round(percentile(sorted, 50)),
+    p95Ms: round(percentile(sorted, 95)),
+    p99Ms: round(percentile(sorted, 99)),
+    maxMs: round(sorted.at(-1) ?? NaN),
+  };
+}
