@@ -1,8 +1,10 @@
 // Needs: the API simulator (server-side apply of ConfigMaps and Leases, list, watch with a field
 // selector).
 import { assert, assertEquals } from "./support/assert.ts";
+import { fakeAnswer, FakeKube } from "./support/fake_kube.ts";
 import { KubeSim } from "./support/kube_sim/mod.ts";
 import { connectKube, type KubeConnection } from "../src/kube/connection.ts";
+import { silentLogger } from "../src/log/logger.ts";
 import { replicaIdentity } from "../src/replicas/identity.ts";
 import {
   dropLease,
@@ -10,6 +12,7 @@ import {
   renewLease,
   replicasAgree,
 } from "../src/replicas/replica_lease.ts";
+import { Replicas } from "../src/replicas/replicas.ts";
 import {
   recordSyncRequest,
   type SyncRequest,
@@ -114,4 +117,46 @@ Deno.test("tick records: one key per topic, written by any replica, read by any"
     assertEquals(await record.lastFired("nightly"), new Date("2026-03-01T10:00:00Z"));
     assertEquals(await record.lastFired("hourly"), new Date("2026-03-01T11:00:00Z"));
   });
+});
+
+Deno.test("a replica that stops while its Lease is being renewed leaves no Lease behind", async () => {
+  // The API server's one Lease, changed when a request reaches it; a renewal is held on the way
+  // (in the connection's queue, or slow to arrive) until the test lets it through.
+  let lease = false;
+  const renewal = Promise.withResolvers<void>();
+  const renewed = Promise.withResolvers<void>();
+  const kube = new FakeKube({
+    answer: async (request) => {
+      if (request.method === "PATCH" && request.path.includes("/leases/")) {
+        await renewal.promise;
+        lease = true;
+        renewed.resolve();
+      }
+      if (request.method === "DELETE" && request.path.includes("/leases/")) lease = false;
+      return fakeAnswer(200, request.body);
+    },
+  });
+  const replicas = new Replicas({
+    kube,
+    identity: { name: "r1", namespace: "gitfaas" },
+    syncer: {
+      index: { revision: "abc" },
+      sync: () => Promise.resolve(),
+      status: () => ({
+        revision: "abc",
+        indexBuiltAt: null,
+        topics: 0,
+        lastSync: null,
+        lastGoodSyncAt: null,
+        consecutiveFailures: 0,
+      }),
+    },
+    logger: silentLogger,
+  });
+  replicas.beatNow();
+  // The renewal gets through after stop() began (a timer runs after stop()'s own steps).
+  setTimeout(() => renewal.resolve(), 20);
+  await replicas.stop();
+  await renewed.promise;
+  assertEquals(lease, false, "the stopped replica's Lease is still there: /status lists it");
 });

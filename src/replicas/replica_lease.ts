@@ -48,7 +48,13 @@ export function leaseName(name: string): string {
 export async function renewLease(
   kube: KubeConnection,
   state: ReplicaState,
-  options: { namespace: string; name: string; durationSeconds: number; now?: Date },
+  options: {
+    namespace: string;
+    name: string;
+    durationSeconds: number;
+    now?: Date;
+    signal?: AbortSignal;
+  },
 ): Promise<void> {
   const now = (options.now ?? new Date()).toISOString().replace(/Z$/, "000Z");
   const body = {
@@ -76,7 +82,11 @@ export async function renewLease(
     `${
       leasePath(options.namespace, leaseName(options.name))
     }?fieldManager=gitfaas-replica&force=true`,
-    { body: JSON.stringify(body), contentType: "application/apply-patch+yaml" },
+    {
+      body: JSON.stringify(body),
+      contentType: "application/apply-patch+yaml",
+      signal: options.signal,
+    },
   );
   if (response.status >= 300) throw statusError(response);
 }

@@ -49,7 +49,8 @@ export class Replicas {
   readonly #stop = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastRequest: SyncRequest | null = null;
-  #beating = false;
+  /** The renewal in flight, if any: stop() waits for it before removing the Lease. */
+  #beating: Promise<void> | undefined;
   /** A beat was asked for while one was in flight: beat again as soon as it ends. */
   #again = false;
   /** Revisions this replica recorded itself: its webhook receiver follows those already. */
@@ -130,6 +131,9 @@ export class Replicas {
     this.#stop.abort();
     clearTimeout(this.#timer);
     await this.#follower.stop();
+    // A renewal still on its way would otherwise reach the API server after the delete and
+    // leave a Lease that lists this replica as live until it expires.
+    await this.#beating;
     const { kube, identity } = this.#options;
     await dropLease(kube, identity).catch(() => undefined);
   }
@@ -140,12 +144,11 @@ export class Replicas {
       this.#again = true;
       return;
     }
-    this.#beating = true;
     const { kube, identity, syncer, logger } = this.#options;
     const heartbeatMs = this.#options.heartbeatMs ?? 10_000;
     const status = syncer.status();
     const lastSync = status.lastSync;
-    renewLease(kube, {
+    this.#beating = renewLease(kube, {
       revision: status.revision,
       lastSync: lastSync?.time ?? null,
       healthy: status.revision !== null && lastSync?.outcome !== "failed",
@@ -154,10 +157,12 @@ export class Replicas {
       namespace: identity.namespace,
       name: identity.name,
       durationSeconds: Math.ceil((3 * heartbeatMs) / 1000),
+      // Bounded, since stop() waits for it.
+      signal: AbortSignal.timeout(5000),
     }).catch((error) =>
       logger.warn("cannot renew this replica's Lease", { error: String(error.message ?? error) })
     ).finally(() => {
-      this.#beating = false;
+      this.#beating = undefined;
       if (this.#stop.signal.aborted) return;
       const again = this.#again;
       this.#again = false;
