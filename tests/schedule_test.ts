@@ -138,3 +138,45 @@ Deno.test("a missed tick runs on return only within its starting deadline and if
   assertEquals((await run(undefined)).keys, [], "no starting deadline: missed ticks are skipped");
   assertEquals((await run(60, tick)).keys, [], "another replica fired it already");
 });
+
+Deno.test("a topic removed and added again fires no tick from while it was gone", async () => {
+  let now = new Date("2026-03-01T03:00:00.500Z");
+  let topics = [scheduled("daily", "0 3 * * *")];
+  const keys: string[] = [];
+  let reads = 0;
+  const scheduler = new Scheduler({
+    topics: () => topics,
+    publish: (_topic, key) => {
+      keys.push(key);
+      return Promise.resolve();
+    },
+    now: () => {
+      reads++;
+      return now;
+    },
+    maxSleepMs: 10,
+  });
+  // Until the scheduler has read the clock a few more times: at least one tick check ran.
+  const settle = async () => {
+    const target = reads + 4;
+    while (reads < target) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  try {
+    await scheduler.start();
+    await settle();
+    // A commit drops the topic; a later one brings it back, the next afternoon.
+    topics = [];
+    scheduler.refresh();
+    await settle();
+    now = new Date("2026-03-02T15:00:00Z");
+    topics = [scheduled("daily", "0 3 * * *")];
+    scheduler.refresh();
+    await settle();
+    assertEquals(keys, [], "it has no startingDeadlineSeconds: its missed 03:00 tick is skipped");
+    now = new Date("2026-03-03T03:00:00.001Z");
+    await settle();
+    assertEquals(keys, [tickKey("daily", new Date("2026-03-03T03:00:00Z"))]);
+  } finally {
+    scheduler.stop();
+  }
+});

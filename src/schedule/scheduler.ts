@@ -86,7 +86,9 @@ export class Scheduler {
   /** Publishes each topic's latest missed tick when it is within its starting deadline. */
   async catchUp(): Promise<void> {
     const now = this.#now();
-    await Promise.all([...this.#scheduled()].map(async (topic) => {
+    const scheduled = [...this.#scheduled()];
+    this.#forgetGone(scheduled);
+    await Promise.all(scheduled.map(async (topic) => {
       const deadline = topic.schedule.startingDeadlineSeconds;
       const tick = lastTick(topic.schedule.schedule, now);
       if (this.#fired.has(topic.name)) return;
@@ -113,7 +115,9 @@ export class Scheduler {
   #tick(): void {
     const now = this.#now();
     const due: Promise<void>[] = [];
-    for (const topic of this.#scheduled()) {
+    const scheduled = [...this.#scheduled()];
+    this.#forgetGone(scheduled);
+    for (const topic of scheduled) {
       const tick = lastTick(topic.schedule.schedule, now).getTime();
       const fired = this.#fired.get(topic.name);
       if (fired === undefined) {
@@ -143,6 +147,16 @@ export class Scheduler {
         error: String((error as Error).message ?? error),
       });
     }
+  }
+
+  /**
+   * Forgets the topics no longer scheduled, so one that comes back is new again: the ticks it
+   * missed while gone are caught up within its starting deadline like any missed tick, not
+   * fired however old they are.
+   */
+  #forgetGone(scheduled: readonly { name: string }[]): void {
+    const names = new Set(scheduled.map((topic) => topic.name));
+    for (const name of this.#fired.keys()) if (!names.has(name)) this.#fired.delete(name);
   }
 
   *#scheduled(): Generator<{ name: string; schedule: TopicSchedule }> {
