@@ -22,6 +22,7 @@
 import { ECHO_JOB, manyManifests } from "../tests/support/fixtures.ts";
 import { RouterProcess } from "../tests/support/router_process.ts";
 import { deliveryHeaders, pushPayload } from "../tests/support/webhook_payloads.ts";
+import { BenchChild } from "./lib/child.ts";
 import { type BenchContext, routerEnv } from "./lib/context.ts";
 import { type Distribution, distribution } from "./lib/stats.ts";
 
@@ -70,6 +71,15 @@ export interface FanoutResult {
   deliveryAnswer: Distribution;
   /** Replica times that ended before the answer arrived (counted as 0 above). */
   beforeAnswer: number;
+  /**
+   * One sync after a one-file push, alone in a process of its own (`sync_phases.ts`), by phase;
+   * `packs`: packs in its cache after the last one (each fetch adds one).
+   */
+  phases: Record<"headMs" | "fetchMs" | "buildMs" | "rememberMs" | "totalMs", Distribution> & {
+    packs: number;
+  };
+  /** Every measured push: which replica received it, and each replica's ms after the answer. */
+  samples: { receiver: number; afterAnswerMs: number[] }[];
   /** Where a follower's time goes, ms. */
   breakdown: {
     /** The request recorded (`at`, just before the API write) to the delivery's answer. */
@@ -139,6 +149,7 @@ export async function runFanoutBench(context: BenchContext): Promise<FanoutResul
       }
     }
     const breakdown = explain(routers, measured);
+    const phases = await syncPhases(context, pushOne, context.quick ? 5 : 20);
     const all = measured.flatMap((m) => m.afterAnswer.map((ms) => Math.max(0, ms)));
     return {
       manifests: FANOUT_MANIFESTS,
@@ -164,6 +175,11 @@ export async function runFanoutBench(context: BenchContext): Promise<FanoutResul
       deliveryAnswer: distribution(measured.map((m) => m.answerMs)),
       beforeAnswer: measured.flatMap((m) => m.afterAnswer).filter((ms) => ms < 0).length,
       breakdown,
+      phases,
+      samples: measured.map((m) => ({
+        receiver: m.receiver,
+        afterAnswerMs: m.afterAnswer.map((ms) => Math.round(ms)),
+      })),
     };
   } finally {
     for (const router of routers) await router.stop();
@@ -287,6 +303,42 @@ function explain(
     receiverSync: distribution(out.receiverSync),
     syncEndToSeen: distribution(out.syncEndToSeen),
   };
+}
+
+/** `count` one-file pushes, each synced by `sync_phases.ts` alone, its phases timed apart. */
+async function syncPhases(
+  context: BenchContext,
+  push: () => Promise<string>,
+  count: number,
+): Promise<FanoutResult["phases"]> {
+  const child = await BenchChild.start("sync_phases.ts", [`${context.work}/fanout-phases`], {
+    env: {
+      GIT_URL: context.git.repoUrl("fanout"),
+      GIT_USER_NAME: context.git.user,
+      GIT_PERSONAL_TOKEN: context.git.token,
+    },
+    timeoutMs: 120_000,
+  });
+  try {
+    const runs: Record<string, number>[] = [];
+    for (let i = 0; i < count; i++) {
+      const sha = await push();
+      const run = await child.command("sync");
+      if (run.revision !== sha) throw new Error(`sync_phases synced ${run.revision}, not ${sha}`);
+      runs.push(run as Record<string, number>);
+    }
+    const of = (key: string) => distribution(runs.map((r) => r[key]));
+    return {
+      headMs: of("headMs"),
+      fetchMs: of("fetchMs"),
+      buildMs: of("buildMs"),
+      rememberMs: of("rememberMs"),
+      totalMs: of("totalMs"),
+      packs: runs.at(-1)?.packs ?? 0,
+    };
+  } finally {
+    await child.stop();
+  }
 }
 
 /** Creates `name` on the simulator, as the router's namespace exists in a cluster. */

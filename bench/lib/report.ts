@@ -329,8 +329,18 @@ export function fanoutTables(fanout: FanoutResult): string {
     row("the receiver's sync", b.receiverSync),
     row("a follower's sync ends → its /readyz says so", b.syncEndToSeen),
   ]);
+  const p = fanout.phases;
+  const phases = table(head, [
+    row("ask the branch head (one request)", p.headMs),
+    row("fetch the commit", p.fetchMs),
+    row("build the index (unchanged blobs reused)", p.buildMs),
+    row("record the serving revision", p.rememberMs),
+    row("the whole sync", p.totalMs),
+  ]);
   return `Times from the delivery's answer (${fanout.beforeAnswer} replica times ended before ` +
-    `it and count as 0):\n\n${times}\n\nWhere a follower's time goes:\n\n${parts}`;
+    `it and count as 0):\n\n${times}\n\nWhere a follower's time goes:\n\n${parts}\n\n` +
+    `One sync after a one-file push, alone in its own process (bench/sync_phases.ts; ${p.packs} ` +
+    `packs in its cache at the end):\n\n${phases}`;
 }
 
 /** A table of `Deno.bench` results. */
