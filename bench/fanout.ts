@@ -23,6 +23,7 @@ import { ECHO_JOB, manyManifests } from "../tests/support/fixtures.ts";
 import { RouterProcess } from "../tests/support/router_process.ts";
 import { deliveryHeaders, pushPayload } from "../tests/support/webhook_payloads.ts";
 import { BenchChild } from "./lib/child.ts";
+import { cpuMsOf, findChildren } from "./lib/proc.ts";
 import { type BenchContext, routerEnv } from "./lib/context.ts";
 import { type Distribution, distribution } from "./lib/stats.ts";
 
@@ -72,6 +73,11 @@ export interface FanoutResult {
   /** Replica times that ended before the answer arrived (counted as 0 above). */
   beforeAnswer: number;
   /**
+   * CPU time of the three router processes over the measured rounds (a round: one /refresh on
+   * one replica and one delivery synced by all three): per index update, and per round.
+   */
+  cpu: { msPerSync: number; msPerPush: number; syncs: number };
+  /**
    * One sync after a one-file push, alone in a process of its own (`sync_phases.ts`), by phase;
    * `packs`: packs in its cache after the last one (each fetch adds one).
    */
@@ -104,8 +110,10 @@ export async function runFanoutBench(context: BenchContext): Promise<FanoutResul
   const repo = await context.git.createRepo("fanout", { files });
   await createNamespace(context, POD_NAMESPACE);
   const routers: RouterProcess[] = [];
+  const pids: number[] = [];
   try {
     for (let i = 0; i < FANOUT_REPLICAS; i++) {
+      const before = new Set(findChildren("main.ts"));
       routers.push(
         await RouterProcess.start({
           ...routerEnv(context, "fanout", `${context.work}/fanout-r${i}`),
@@ -114,6 +122,7 @@ export async function runFanoutBench(context: BenchContext): Promise<FanoutResul
           POD_NAMESPACE,
         }),
       );
+      pids.push(findChildren("main.ts").find((pid) => !before.has(pid))!);
     }
     for (const router of routers) {
       await router.waitFor(async () => (await router.call("/readyz")).status === 200, 120_000);
@@ -130,7 +139,13 @@ export async function runFanoutBench(context: BenchContext): Promise<FanoutResul
         .replace("ttlSecondsAfterFinished: 600", `ttlSecondsAfterFinished: ${601 + n}`);
       return repo.commitAndPush({ [path]: content }, `edit ${path}`);
     };
+    let cpuAtStart: number[] = [];
+    let syncsAtStart: number[] = [];
     for (let round = 0; round < warmup + rounds; round++) {
+      if (round === warmup) {
+        cpuAtStart = pids.map((pid) => cpuMsOf(pid));
+        syncsAtStart = routers.map(indexUpdates);
+      }
       const replica = round % FANOUT_REPLICAS;
       const sha = await pushOne();
       const t0 = performance.now();
@@ -148,6 +163,8 @@ export async function runFanoutBench(context: BenchContext): Promise<FanoutResul
         );
       }
     }
+    const cpuMs = pids.map((pid, r) => cpuMsOf(pid) - cpuAtStart[r]);
+    const syncs = routers.map((router, r) => indexUpdates(router) - syncsAtStart[r]);
     const breakdown = explain(routers, measured);
     const phases = await syncPhases(context, pushOne, context.quick ? 5 : 20);
     const all = measured.flatMap((m) => m.afterAnswer.map((ms) => Math.max(0, ms)));
@@ -175,6 +192,11 @@ export async function runFanoutBench(context: BenchContext): Promise<FanoutResul
       deliveryAnswer: distribution(measured.map((m) => m.answerMs)),
       beforeAnswer: measured.flatMap((m) => m.afterAnswer).filter((ms) => ms < 0).length,
       breakdown,
+      cpu: {
+        msPerSync: Math.round(cpuMs.reduce((a, b) => a + b, 0) / syncs.reduce((a, b) => a + b, 0)),
+        msPerPush: Math.round(cpuMs.reduce((a, b) => a + b, 0) / measured.length),
+        syncs: syncs.reduce((a, b) => a + b, 0),
+      },
       phases,
       samples: measured.map((m) => ({
         receiver: m.receiver,
@@ -256,6 +278,11 @@ async function seenServing(
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** How many times `router` has logged a new index. */
+function indexUpdates(router: RouterProcess): number {
+  return router.logs().filter((line) => line.message === "topic index updated").length;
 }
 
 /** Where the followers' time went, from the routers' logs and the recorded requests. */

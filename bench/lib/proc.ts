@@ -24,18 +24,24 @@ function mb(kb: number): number {
 
 /** The pid of a child of this process whose command line contains `needle`. */
 export function findChild(needle: string): number | undefined {
+  return findChildren(needle)[0];
+}
+
+/** The pids of every child of this process whose command line contains `needle`. */
+export function findChildren(needle: string): number[] {
+  const found: number[] = [];
   for (const entry of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const status = Deno.readTextFileSync(`/proc/${entry.name}/status`);
       if (Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== Deno.pid) continue;
       const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
-      if (cmdline.some((arg) => arg.includes(needle))) return Number(entry.name);
+      if (cmdline.some((arg) => arg.includes(needle))) found.push(Number(entry.name));
     } catch {
       // The process ended while we looked.
     }
   }
-  return undefined;
+  return found;
 }
 
 const TICKS_PER_SECOND = 100;

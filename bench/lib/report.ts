@@ -339,6 +339,9 @@ export function fanoutTables(fanout: FanoutResult): string {
   ]);
   return `Times from the delivery's answer (${fanout.beforeAnswer} replica times ended before ` +
     `it and count as 0):\n\n${times}\n\nWhere a follower's time goes:\n\n${parts}\n\n` +
+    `CPU of the three routers over the measured rounds: ${f(fanout.cpu.msPerSync, 0)} ms per ` +
+    `index update (${fanout.cpu.syncs} updates), ${f(fanout.cpu.msPerPush, 0)} ms per round ` +
+    `(a /refresh on one replica and a delivery all three sync).\n\n` +
     `One sync after a one-file push, alone in its own process (bench/sync_phases.ts; ${p.packs} ` +
     `packs in its cache at the end):\n\n${phases}`;
 }
