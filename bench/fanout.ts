@@ -81,9 +81,14 @@ export interface FanoutResult {
    * One sync after a one-file push, alone in a process of its own (`sync_phases.ts`), by phase;
    * `packs`: packs in its cache after the last one (each fetch adds one).
    */
-  phases: Record<"headMs" | "fetchMs" | "buildMs" | "rememberMs" | "totalMs", Distribution> & {
-    packs: number;
-  };
+  phases:
+    & Record<
+      "headMs" | "fetchMs" | "buildMs" | "rememberMs" | "totalMs" | "pruneMs",
+      Distribution
+    >
+    & {
+      packs: number;
+    };
   /** Every measured push: which replica received it, and each replica's ms after the answer. */
   samples: { receiver: number; afterAnswerMs: number[] }[];
   /** Where a follower's time goes, ms. */
@@ -361,6 +366,7 @@ async function syncPhases(
       buildMs: of("buildMs"),
       rememberMs: of("rememberMs"),
       totalMs: of("totalMs"),
+      pruneMs: of("pruneMs"),
       packs: runs.at(-1)?.packs ?? 0,
     };
   } finally {

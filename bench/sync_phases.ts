@@ -2,7 +2,8 @@
  * The phases of one sync after a push, timed apart, in a process of its own that nothing else
  * runs in: ask the remote where the branch points (one request), fetch the commit into the bare
  * cache, build the index (reusing the templates of unchanged blobs, as the router does), record
- * the serving revision. Says how many packs the cache holds, since each fetch adds one.
+ * the serving revision; then the cache's pruning, which the router runs in the background after
+ * the index goes live. Says how many packs the cache holds, since each fetch adds one.
  *
  * Prints `{ready, revision}` after a first full sync into `<dir>`, then answers each `sync`
  * line on standard input with one JSON line of phase times (ms).
@@ -35,6 +36,8 @@ const source = new GitSource({
   branch: "main",
   user: Deno.env.get("GIT_USER_NAME"),
   token: Deno.env.get("GIT_PERSONAL_TOKEN"),
+  maxFetchBytes: DEFAULTS.gitMaxFetchBytes,
+  maxBlobBytes: DEFAULTS.gitMaxBlobBytes,
   dir,
 });
 
@@ -51,6 +54,8 @@ async function sync(): Promise<Record<string, number | string>> {
   const t3 = performance.now();
   await source.remember(files.revision);
   const t4 = performance.now();
+  await source.settled();
+  const t5 = performance.now();
   const packs = [...Deno.readDirSync(`${dir}/objects/pack`)]
     .filter((e) => e.name.endsWith(".pack")).length;
   return {
@@ -60,6 +65,7 @@ async function sync(): Promise<Record<string, number | string>> {
     buildMs: round(t3 - t2),
     rememberMs: round(t4 - t3),
     totalMs: round(t4 - t0),
+    pruneMs: round(t5 - t4),
     packs,
     compiled: index.templates.compiled,
   };

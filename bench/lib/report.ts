@@ -336,6 +336,7 @@ export function fanoutTables(fanout: FanoutResult): string {
     row("build the index (unchanged blobs reused)", p.buildMs),
     row("record the serving revision", p.rememberMs),
     row("the whole sync", p.totalMs),
+    row("then, in the background: pruning the cache", p.pruneMs),
   ]);
   return `Times from the delivery's answer (${fanout.beforeAnswer} replica times ended before ` +
     `it and count as 0):\n\n${times}\n\nWhere a follower's time goes:\n\n${parts}\n\n` +
