@@ -87,13 +87,17 @@ Deno.test("deploy/ installs on the real API server and its RBAC decides what the
         "note.yaml": CONFIG_MAP,
       },
     });
-    // The pod's environment: deploy/'s settings and the Deployment's literal values.
+    // The pod's environment: deploy/'s settings, the Deployment's literal values, and what its
+    // downward API gives the pod (its name, namespace and service account).
     const [deployment] = await deployFile("deployment.yaml");
     const literal = deployment.spec.template.spec.containers[0].env
       .filter((e: Obj) => e.value !== undefined).map((e: Obj) => [e.name, e.value]);
     router = await RouterProcess.start({
       ...Object.fromEntries((await configEnv()).set),
       ...Object.fromEntries(literal),
+      POD_NAME: routerPods[0].metadata.name,
+      POD_NAMESPACE: routerPods[0].metadata.namespace,
+      ROUTER_SERVICE_ACCOUNT: routerPods[0].spec.serviceAccountName,
       SERVICE_ACCOUNT_PREFIX: prefix,
       KUBERNETES_SERVICE_HOST: "127.0.0.1",
       KUBERNETES_SERVICE_PORT: new URL(cluster.server).port,
