@@ -2,6 +2,7 @@
 import process from "node:process";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import { compileTemplate, renderTemplate, TemplateError } from "../src/render/template.ts";
+import { silenceYamlDebugSwitches } from "../src/render/yaml_debug_switches.ts";
 
 const JOB = `apiVersion: batch/v1
 kind: Job
@@ -152,7 +153,27 @@ Deno.test("every render is a fresh copy: changing one changes neither the templa
   assertEquals(second.spec.template.spec.containers[0].env.length, 2);
 });
 
-Deno.test("loading templates leaves process.env working, with yaml's debug switches off", () => {
+Deno.test("importing and using the template modules leaves process.env as it is", async () => {
+  // In a process of its own: this file's other tests silence the switches in this one.
+  const code = `
+    import process from "node:process";
+    const before = process.env;
+    const { compileTemplate } = await import("./src/render/template.ts");
+    await import("./src/topics/topic_index.ts");
+    compileTemplate("apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: a}\\n");
+    console.log(JSON.stringify(process.env === before));
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code],
+    cwd: new URL("../", import.meta.url),
+    stderr: "inherit",
+  }).output();
+  assertEquals(new TextDecoder().decode(output.stdout).trim(), "true");
+});
+
+Deno.test("silencing yaml's debug switches leaves the rest of process.env working", () => {
+  silenceYamlDebugSwitches();
+  silenceYamlDebugSwitches(); // a second call changes nothing
   const name = "GITFAAS_ENV_PROBE";
   Deno.env.set("LOG_TOKENS", "1");
   Deno.env.set("LOG_STREAM", "1");

@@ -90,7 +90,7 @@ Deno.test("the JSON form is pinned: changing it needs a new TEMPLATE_FORMAT", ()
     `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "cm-{{RANDOM}}"}\n` +
       `data: {n: {{n}}, list: [a, .inf], "__proto__": x}\n`,
   ));
-  assertEquals(TEMPLATE_FORMAT, "gitfaas-compiled-template/1");
+  assertEquals(TEMPLATE_FORMAT, "gitfaas-compiled-template/2");
   assertEquals(
     JSON.stringify(encoded),
     JSON.stringify({
@@ -111,6 +111,7 @@ Deno.test("the JSON form is pinned: changing it needs a new TEMPLATE_FORMAT", ()
         },
       }],
       valueNames: ["RANDOM", "n"],
+      size: { nodes: 19, text: 60 },
     }),
   );
 });

@@ -7,6 +7,7 @@
 import { assert, assertEquals } from "./support/assert.ts";
 import { ECHO_JOB } from "./support/fixtures.ts";
 import { type CompiledTemplate, compileTemplate, renderTemplate } from "../src/render/template.ts";
+import { TEMPLATE_FORMAT } from "../src/render/template_codec.ts";
 import { FileTemplateStore } from "../src/topics/template_store.ts";
 
 function templates(count: number, from = 0): Map<string, CompiledTemplate> {
@@ -70,9 +71,14 @@ Deno.test("another format, a broken file or a broken entry reads as missing", ()
     await Deno.writeTextFile(path, JSON.stringify({ format: "other/9", templates: { [oid]: {} } }));
     assertEquals((await new FileTemplateStore(path, { onError }).load()).get(oid), undefined);
     assertEquals(errors, [], "another format is not an error, only not read");
+    // The first format: templates compiled before unknown tags and oversized files were refused.
+    const first = '{"format":"gitfaas-compiled-template/1"}\n';
+    await Deno.writeTextFile(path, `${first}${oid} {"documents":[],"valueNames":[]}\n`);
+    assertEquals((await new FileTemplateStore(path, { onError }).load()).get(oid), undefined);
+    assertEquals(errors, []);
 
     // Cut off in the middle of a line, as by a full disk.
-    const header = '{"format":"gitfaas-compiled-template/1"}\n';
+    const header = `${JSON.stringify({ format: TEMPLATE_FORMAT })}\n`;
     await Deno.writeTextFile(path, `${header}${oid} {"documents":[`);
     assertEquals((await new FileTemplateStore(path, { onError }).load()).get(oid), undefined);
     assertEquals(errors.length, 1);

@@ -6,108 +6,62 @@
  * @module
  */
 
-import process from "node:process";
-import Mustache from "mustache";
+import { Composer, type Document, parse as parseYaml, Parser } from "yaml";
 import { setOwn } from "../lib/objects.ts";
-import { isScalar, parse as parseYaml, parseAllDocuments, visit } from "yaml";
+import {
+  formatBytes,
+  formatCount,
+  TEMPLATE_LIMITS,
+  type TemplateLimits,
+} from "./template_limits.ts";
+import {
+  type CompiledDocument,
+  type CompiledTemplate,
+  TemplateError,
+  type TemplateNode,
+  TemplateText,
+} from "./template_node.ts";
+import { documentTree } from "./yaml_tree.ts";
+import { MustacheSyntaxError, type MustacheToken, scanMustache } from "./mustache_tags.ts";
 
-/**
- * `yaml` looks up the debug switches LOG_TOKENS and LOG_STREAM in `process.env` for every token
- * and document it parses. Under Deno each lookup is a call into the runtime (a refused one under
- * the start task's `--ignore-env`): a quarter to a third of a template compile. The router never
- * lets those two names through, so they read as unset here without the call; every other name
- * reads as before.
- */
-function silenceYamlDebugSwitches(): void {
-  const env = process.env;
-  if (Reflect.get(env, SILENCED)) return;
-  // The target is an empty object, not `env` itself: V8 checks every trap's answer against the
-  // target's own property, and on Deno's env that check is the very runtime call avoided here.
-  process.env = new Proxy({} as NodeJS.ProcessEnv, {
-    get: (_, key) =>
-      key === SILENCED ? true : YAML_DEBUG_SWITCHES.has(key) ? undefined : Reflect.get(env, key),
-    set: (_, key, value) => Reflect.set(env, key, value),
-    has: (_, key) => Reflect.has(env, key),
-    deleteProperty: (_, key) => Reflect.deleteProperty(env, key),
-    ownKeys: () => Reflect.ownKeys(env),
-    getOwnPropertyDescriptor: (_, key) => {
-      const descriptor = Reflect.getOwnPropertyDescriptor(env, key);
-      return descriptor && { ...descriptor, configurable: true };
-    },
-    defineProperty: (_, key, descriptor) => Reflect.defineProperty(env, key, descriptor),
-  });
-}
-const SILENCED = Symbol.for("gitfaas.yamlDebugSwitchesSilenced");
-const YAML_DEBUG_SWITCHES: ReadonlySet<string | symbol> = new Set(["LOG_TOKENS", "LOG_STREAM"]);
-silenceYamlDebugSwitches();
-
-/** A template problem found at index build, with the 1-based line where it is. */
-export class TemplateError extends Error {
-  override name = "TemplateError";
-  /** Builds an error for `line` (1-based) of the template. */
-  constructor(message: string, readonly line?: number) {
-    super(line ? `line ${line}: ${message}` : message);
-  }
-}
-
-/** A piece of a templated string: literal text, or the name of a value. */
-export type Part = string | { value: string };
-
-/** A string of a template that uses values: literal text and value names, in order. */
-export class TemplateText {
-  /** `plain`: an unquoted scalar, typed from its rendered text (`{{replicas}}` → 2). */
-  constructor(readonly parts: readonly Part[], readonly plain: boolean) {}
-}
-
-/**
- * The compiled shape of one YAML node: the parsed value itself, in which every string that uses
- * a value is a {@linkcode TemplateText}. Plain objects and arrays, rather than a node per value,
- * keep a compiled template about as small as its parsed object (a 10,000-manifest index is
- * mostly these), and a render copies them.
- */
-export type TemplateNode =
-  | TemplateText
-  | string
-  | number
-  | boolean
-  | null
-  | TemplateNode[]
-  | { [key: string]: TemplateNode };
-
-/** One compiled YAML document of a manifest file. */
-export interface CompiledDocument {
-  /** Position of the document in its file, from 0. */
-  index: number;
-  /** First line of the document in the template file. */
-  line: number;
-  root: TemplateNode;
-}
-
-/** A parsed manifest template, ready to render many times. */
-export interface CompiledTemplate {
-  documents: CompiledDocument[];
-  /** Every value name the template uses, in order of first use. */
-  valueNames: string[];
-}
+export {
+  type CompiledDocument,
+  type CompiledTemplate,
+  type Part,
+  TemplateError,
+  type TemplateNode,
+  type TemplateSize,
+  TemplateText,
+} from "./template_node.ts";
+export { TEMPLATE_LIMITS, type TemplateLimits } from "./template_limits.ts";
 
 /** Values available to a render; a name with no value renders as an empty string. */
 export type Values = Readonly<Record<string, string>>;
 
 /**
- * Parses a manifest template (mustache tags inside YAML, one or more documents).
+ * Parses a manifest template (mustache tags inside YAML, one or more documents), or throws a
+ * {@linkcode TemplateError} when it is not one or breaks `options.limits`.
  *
  * Compiled templates outlive the process in DATA_DIR (`template_codec.ts`): any change to what
  * this returns for a given text must come with a new `TEMPLATE_FORMAT`, so that files written
  * by an older router are compiled again instead of read.
  */
-export function compileTemplate(source: string): CompiledTemplate {
-  const tokens = parseMustache(source);
+export function compileTemplate(source: string, options: CompileOptions = {}): CompiledTemplate {
+  const limits = options.limits ?? TEMPLATE_LIMITS;
+  const bytes = utf8Length(source, limits.maxBytes);
+  if (bytes > limits.maxBytes) {
+    throw new TemplateError(
+      `the file is ${formatBytes(bytes)}, more than the ${formatBytes(limits.maxBytes)} a ` +
+        `manifest template may be`,
+    );
+  }
+  const lines = new LineIndex(source);
+  const tokens = parseMustache(source, lines);
   const marker = uniqueMarker(source);
   const names: string[] = [];
   const offsets: OffsetMap = [];
   let text = "";
-  for (const token of tokens) {
-    const [type, value, start] = token;
+  for (const { type, value, start } of tokens) {
     offsets.push([text.length, start]);
     if (type === "text") text += value;
     else if (type === "name" || type === "&") {
@@ -118,13 +72,20 @@ export function compileTemplate(source: string): CompiledTemplate {
       throw new TemplateError(
         `the mustache tag "{{${type}${value}}}" is not supported: templates take plain ` +
           `{{name}} values only, so that a value cannot change a manifest's structure`,
-        lineAt(source, start),
+        { line: lines.lineAt(start) },
       );
     }
   }
-  const lineOf = (offset: number) => lineAt(source, sourceOffset(offsets, offset));
-  const documents = compileYaml(text, { marker, names, lineOf });
-  return { documents, valueNames: [...new Set(names)] };
+  const lineOf = (offset: number) => lines.lineAt(sourceOffset(offsets, offset));
+  const size = { nodes: 0, text: 0 };
+  const documents = compileYaml(text, { marker, names, lineOf, limits, size });
+  return { documents, valueNames: [...new Set(names)], size };
+}
+
+/** Options for {@linkcode compileTemplate}. */
+export interface CompileOptions {
+  /** Default {@linkcode TEMPLATE_LIMITS}. */
+  limits?: TemplateLimits;
 }
 
 /** Renders every document of a compiled template into a plain object. */
@@ -153,27 +114,15 @@ interface RenderContext {
   stringNames: ReadonlySet<string>;
 }
 
-type Token = [string, string, number, number, ...unknown[]];
-
-/**
- * A mustache writer of our own whose cache is emptied after each parse: the default writer keeps
- * every template text it has parsed, with its tokens, for the life of the process (about 15 KB
- * per manifest, never freed: 150 MB after one build of 10,000 manifests).
- */
-const mustache = new Mustache.Writer();
-
-function parseMustache(source: string): Token[] {
+function parseMustache(source: string, lines: LineIndex): MustacheToken[] {
   try {
-    return mustache.parse(source) as Token[];
+    return scanMustache(source);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const at = /at (\d+)/.exec(message);
-    throw new TemplateError(
-      `mustache: ${message.split("\n")[0]}`,
-      at ? lineAt(source, Number(at[1])) : undefined,
-    );
-  } finally {
-    mustache.clearCache();
+    if (!(error instanceof MustacheSyntaxError)) throw error;
+    throw new TemplateError(`mustache: ${error.message}`, {
+      line: lines.lineAt(error.offset),
+      cause: error,
+    });
   }
 }
 
@@ -186,10 +135,43 @@ function uniqueMarker(source: string): string {
   }
 }
 
-function lineAt(source: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < source.length; i++) if (source.charCodeAt(i) === 10) line++;
-  return line;
+/** UTF-8 length of `text`, counted only as far as needed to know it is above `limit`. */
+function utf8Length(text: string, limit: number): number {
+  // Each UTF-16 unit is at least one byte: a text this long is over the limit already.
+  if (text.length > limit) return text.length;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      bytes += 4; // a surrogate pair: one four-byte character
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** Line numbers of offsets in a text, from where its lines start (one pass, then a search). */
+class LineIndex {
+  readonly #starts: number[] = [0];
+
+  constructor(text: string) {
+    for (let at = text.indexOf("\n"); at !== -1; at = text.indexOf("\n", at + 1)) {
+      this.#starts.push(at + 1);
+    }
+  }
+
+  /** The 1-based line of `offset`. */
+  lineAt(offset: number): number {
+    let lo = 0, hi = this.#starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.#starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  }
 }
 
 /** Pairs of (offset in the placeholder text, offset in the template) where each token starts. */
@@ -211,108 +193,63 @@ interface YamlContext {
   names: string[];
   /** The template line of an offset in the placeholder text. */
   lineOf: (offset: number) => number;
+  limits: TemplateLimits;
+  size: { nodes: number; text: number };
 }
 
 function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
   // YAML 1.1 merge keys (`<<: *base`) are honoured because the API server's own YAML reader
-  // (go-yaml) honours them; everything else follows the YAML 1.2 core schema.
-  const docs = parseAllDocuments(text, { merge: true, prettyErrors: false, uniqueKeys: true });
-  const lineOf = context.lineOf;
+  // (go-yaml) honours them; everything else follows the YAML 1.2 core schema, whatever a
+  // `%YAML` directive says. Duplicate keys are found by the tree builder, in one pass: the
+  // parser's own check compares each key with every earlier one.
+  const composer = new Composer({ merge: true, uniqueKeys: false, schema: "core" });
+  const { lineOf, limits } = context;
   const compiled: CompiledDocument[] = [];
-  let index = 0;
-  for (const doc of docs) {
-    if (doc.errors.length > 0) {
-      const error = doc.errors[0];
-      throw new TemplateError(
-        `invalid YAML: ${firstLine(error.message)}`,
-        lineOf(error.pos[0]),
-      );
+  let count = 0;
+  try {
+    // Documents are parsed one at a time, so a file of too many stops at the first one over.
+    for (const doc of composer.compose(new Parser().parse(text))) {
+      if (++count > limits.maxDocuments) {
+        throw new TemplateError(
+          `the file holds more than ${formatCount(limits.maxDocuments)} YAML documents`,
+          { line: lineOf(doc.range[0]) },
+        );
+      }
+      const root = compileDocument(doc, context);
+      if (root === null) continue; // only comments, or `---` alone
+      const line = lineOf(doc.contents?.range?.[0] ?? doc.range[0]);
+      if (typeof root !== "object" || Array.isArray(root) || root instanceof TemplateText) {
+        throw new TemplateError(
+          `document ${compiled.length + 1} is not a mapping: each document must be one ` +
+            `Kubernetes object`,
+          { line },
+        );
+      }
+      compiled.push({ index: compiled.length, line, root });
     }
-    const line = lineOf(doc.contents?.range?.[0] ?? doc.range[0]);
-    if (doc.contents === null) continue; // an empty document, e.g. after a trailing `---`
-    const plainMark = `${context.marker}P`;
-    visit(doc, {
-      Pair(_, pair) {
-        const key = isScalar(pair.key) ? String(pair.key.value) : "";
-        if (key.includes(context.marker)) {
-          throw new TemplateError(
-            "a mapping key cannot contain a {{value}}: values set data, never structure",
-            lineOf(pair.key && isScalar(pair.key) ? pair.key.range?.[0] ?? 0 : 0),
-          );
-        }
-      },
-      Scalar(_, node) {
-        if (typeof node.value !== "string" || !node.value.includes(context.marker)) return;
-        const tag = node.tag;
-        if (tag && tag !== "tag:yaml.org,2002:str" && tag !== "!!str") {
-          throw new TemplateError(
-            `a {{value}} cannot sit in a scalar with the explicit tag ${tag}`,
-            lineOf(node.range?.[0] ?? 0),
-          );
-        }
-        // Plain scalars are typed from their text (so `replicas: {{n}}` gives a number);
-        // quoted and block scalars always stay strings. The mark carries that to toJS().
-        if (node.type === "PLAIN" && !tag) node.value = plainMark + node.value;
-      },
-    });
-    const value = doc.toJS({ maxAliasCount: 1000 });
-    if (value === null || value === undefined) continue; // only comments, or `---` alone
-    if (typeof value !== "object" || Array.isArray(value)) {
-      throw new TemplateError(
-        `document ${index + 1} is not a mapping: each document must be one Kubernetes object`,
-        line,
-      );
+  } catch (error) {
+    // Nesting deep enough to exhaust the parser's stack is a property of the file.
+    if (error instanceof RangeError) {
+      throw new TemplateError(`the YAML cannot be read: ${error.message}`, { cause: error });
     }
-    compiled.push({ index, line, root: compileValue(value, context, plainMark) });
-    index++;
+    throw error;
   }
   if (compiled.length === 0) throw new TemplateError("the manifest holds no YAML document");
   return compiled;
 }
 
+function compileDocument(doc: Document.Parsed, context: YamlContext): TemplateNode {
+  if (doc.errors.length > 0) {
+    const error = doc.errors[0];
+    throw new TemplateError(`invalid YAML: ${firstLine(error.message)}`, {
+      line: context.lineOf(error.pos[0]),
+    });
+  }
+  return documentTree(doc, context);
+}
+
 function firstLine(message: string): string {
   return message.split("\n")[0].replace(/ at line \d+, column \d+.*$/, "");
-}
-
-function compileValue(value: unknown, context: YamlContext, plainMark: string): TemplateNode {
-  if (typeof value === "string") {
-    if (!value.includes(context.marker)) return value;
-    const plain = value.startsWith(plainMark);
-    return new TemplateText(
-      splitParts(plain ? value.slice(plainMark.length) : value, context),
-      plain,
-    );
-  }
-  if (Array.isArray(value)) return value.map((v) => compileValue(v, context, plainMark));
-  if (value instanceof Map) {
-    // toJS() gives a Map only for non-string keys; Kubernetes objects want string keys.
-    return compileValue(Object.fromEntries(value), context, plainMark);
-  }
-  if (value instanceof Date) return value.toISOString();
-  if (value !== null && typeof value === "object") {
-    // toJS()'s own object, filled in place: it already has the keys in order.
-    const object = value as Record<string, unknown>;
-    for (const key of Object.keys(object)) {
-      setOwn(object, key, compileValue(object[key], context, plainMark));
-    }
-    return object as { [key: string]: TemplateNode };
-  }
-  return value as number | boolean | null;
-}
-
-/** Splits text at its placeholders (`<marker><n>z`, written by compileTemplate). */
-function splitParts(text: string, context: YamlContext): Part[] {
-  const { marker } = context;
-  const parts: Part[] = [];
-  let last = 0;
-  for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, last)) {
-    if (at > last) parts.push(text.slice(last, at));
-    const end = text.indexOf("z", at + marker.length);
-    parts.push({ value: context.names[Number(text.slice(at + marker.length, end))] });
-    last = end + 1;
-  }
-  if (last < text.length) parts.push(text.slice(last));
-  return parts;
 }
 
 function renderNode(node: TemplateNode, context: RenderContext): unknown {
@@ -330,7 +267,8 @@ function renderText(node: TemplateText, context: RenderContext): unknown {
   for (const part of node.parts) {
     if (typeof part === "string") text += part;
     else {
-      text += context.values[part.value] ?? "";
+      // Own values only: a template naming `constructor` must not reach Object.prototype.
+      text += Object.hasOwn(context.values, part.value) ? context.values[part.value] : "";
       if (context.stringNames.has(part.value)) typed = false;
     }
   }

@@ -6,20 +6,26 @@
  * @module
  */
 
-import { type CompiledTemplate, type Part, type TemplateNode, TemplateText } from "./template.ts";
-import { setOwn } from "../lib/objects.ts";
-import { isRecord } from "../lib/objects.ts";
+import {
+  type CompiledTemplate,
+  type Part,
+  type TemplateNode,
+  type TemplateSize,
+  TemplateText,
+} from "./template_node.ts";
+import { isRecord, setOwn } from "../lib/objects.ts";
 
 /**
  * Changes whenever compiled templates or their JSON change shape; a file written under another
  * format is not read.
  */
-export const TEMPLATE_FORMAT = "gitfaas-compiled-template/1";
+export const TEMPLATE_FORMAT = "gitfaas-compiled-template/2";
 
 /** A compiled template as plain JSON data. */
 export type EncodedTemplate = {
   documents: { index: number; line: number; root: unknown }[];
   valueNames: string[];
+  size: TemplateSize;
 };
 
 /** The JSON form of `template`. */
@@ -31,6 +37,7 @@ export function encodeTemplate(template: CompiledTemplate): EncodedTemplate {
       root: encodeNode(doc.root),
     })),
     valueNames: template.valueNames,
+    size: { nodes: template.size.nodes, text: template.size.text },
   };
 }
 
@@ -39,7 +46,8 @@ export function decodeTemplate(encoded: unknown): CompiledTemplate {
   const value = encoded as EncodedTemplate;
   if (
     !isRecord(value) || !Array.isArray(value.documents) || !Array.isArray(value.valueNames) ||
-    !value.valueNames.every((name) => typeof name === "string")
+    !value.valueNames.every((name) => typeof name === "string") || !isRecord(value.size) ||
+    !isCount(value.size.nodes) || !isCount(value.size.text)
   ) throw new TypeError("not an encoded template");
   return {
     documents: value.documents.map((doc) => {
@@ -49,6 +57,7 @@ export function decodeTemplate(encoded: unknown): CompiledTemplate {
       return { index: doc.index, line: doc.line, root: decodeNode(doc.root) };
     }),
     valueNames: value.valueNames,
+    size: { nodes: value.size.nodes, text: value.size.text },
   };
 }
 
@@ -95,4 +104,8 @@ function decodePart(part: unknown): Part {
     return { value: part[0] };
   }
   throw new TypeError("not an encoded text part");
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
