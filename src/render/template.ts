@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Composer, type Document, parse as parseYaml, Parser } from "yaml";
+import { Composer, type CST, type Document, Lexer, parse as parseYaml, Parser } from "yaml";
 import { setOwn } from "../lib/objects.ts";
 import {
   formatBytes,
@@ -78,7 +78,14 @@ export function compileTemplate(source: string, options: CompileOptions = {}): C
   }
   const lineOf = (offset: number) => lines.lineAt(sourceOffset(offsets, offset));
   const size = { nodes: 0, text: 0 };
-  const documents = compileYaml(text, { marker, names, lineOf, limits, size });
+  const documents = compileYaml(text, {
+    marker,
+    names,
+    lineOf,
+    limits,
+    size,
+    breathe: options.breathe,
+  });
   return { documents, valueNames: [...new Set(names)], size };
 }
 
@@ -86,6 +93,11 @@ export function compileTemplate(source: string, options: CompileOptions = {}): C
 export interface CompileOptions {
   /** Default {@linkcode TEMPLATE_LIMITS}. */
   limits?: TemplateLimits;
+  /**
+   * Called every few hundred tokens while the YAML is read: the compile worker sleeps there
+   * now and then, so that a long compile never holds a CPU the main thread is waiting for.
+   */
+  breathe?: () => void;
 }
 
 /** Renders every document of a compiled template into a plain object. */
@@ -96,6 +108,18 @@ export function renderTemplate(
 ): unknown[] {
   const context = { values, stringNames: options.stringNames ?? NO_NAMES };
   return template.documents.map((doc) => renderNode(doc.root, context));
+}
+
+/**
+ * Renders one node of a compiled template (a document's `metadata`, say) as
+ * {@linkcode renderTemplate} would render it in place.
+ */
+export function renderNodeOf(
+  node: TemplateNode,
+  values: Values,
+  options: RenderOptions = {},
+): unknown {
+  return renderNode(node, { values, stringNames: options.stringNames ?? NO_NAMES });
 }
 
 /** Options for {@linkcode renderTemplate}. */
@@ -195,6 +219,7 @@ interface YamlContext {
   lineOf: (offset: number) => number;
   limits: TemplateLimits;
   size: { nodes: number; text: number };
+  breathe?: () => void;
 }
 
 function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
@@ -208,7 +233,7 @@ function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
   let count = 0;
   try {
     // Documents are parsed one at a time, so a file of too many stops at the first one over.
-    for (const doc of composer.compose(new Parser().parse(text))) {
+    for (const doc of composer.compose(boundedTokens(text, context))) {
       if (++count > limits.maxDocuments) {
         throw new TemplateError(
           `the file holds more than ${formatCount(limits.maxDocuments)} YAML documents`,
@@ -237,6 +262,49 @@ function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
   if (compiled.length === 0) throw new TemplateError("the manifest holds no YAML document");
   return compiled;
 }
+
+/**
+ * The parser's tokens for `text`, stopped as soon as the text is seen to hold more than the
+ * limits allow. The parser keeps a document's whole syntax tree until the document ends, a few
+ * hundred bytes per token and per open collection (400 KB of `[` took 270 MB): counting tokens
+ * and open collections as they come bounds that memory, where checking the finished tree would
+ * only say it was too much.
+ */
+function* boundedTokens(text: string, context: YamlContext): Generator<CST.Token, void> {
+  const { limits, lineOf } = context;
+  const maxLexemes = limits.maxNodes * LEXEMES_PER_NODE;
+  // The parser's stack holds the document and each open collection, and a little more.
+  const maxOpen = limits.maxDepth * 2 + 8;
+  const lexer = new Lexer();
+  const parser = new Parser();
+  let lexemes = 0;
+  let offset = 0;
+  for (const lexeme of lexer.lex(text)) {
+    if (++lexemes > maxLexemes) {
+      throw new TemplateError(
+        `the template renders to more than ${formatCount(limits.maxNodes)} keys, items and ` +
+          `values (it holds more YAML than that many can be written in)`,
+        { line: lineOf(offset) },
+      );
+    }
+    yield* parser.next(lexeme);
+    offset += lexeme.length;
+    if (lexemes % 256 === 0) context.breathe?.();
+    if (parser.stack.length > maxOpen) {
+      throw new TemplateError(
+        `mappings and sequences are nested more than ${limits.maxDepth} deep`,
+        { line: lineOf(offset) },
+      );
+    }
+  }
+  yield* parser.end();
+}
+
+/**
+ * Lexical tokens the parser may read per node the limits allow: a key and value on a line of
+ * their own take about six (indent, key, `:`, space, value, line break), comments a couple.
+ */
+const LEXEMES_PER_NODE = 8;
 
 function compileDocument(doc: Document.Parsed, context: YamlContext): TemplateNode {
   if (doc.errors.length > 0) {

@@ -25,20 +25,20 @@ export interface TemplateLimits {
 /**
  * The limits the router and `validate` apply (README "Limits").
  *
- * - 1 MiB of file: the API server stores no object over 1.5 MiB, a ConfigMap holds at most
- *   1 MiB, so a larger template could only ever be refused by the cluster; compiling 1 MiB takes
- *   well under a second and ~150 MB of transient memory.
+ * - 1 MiB of file: the API server stores no object over 1.5 MiB and a ConfigMap holds at most
+ *   1 MiB, so a larger template could only ever be refused by the cluster.
  * - 1,000 documents: ten times the default MAX_OBJECTS_PER_PUBLISH (100), still a small parse.
- * - 100,000 nodes and 4 Mi characters: a Job is ~40 nodes and 1 KB, a 10,000-key ConfigMap
- *   20,000 nodes. A render of 100,000 nodes takes some tens of milliseconds and ~10 MB
- *   (BENCHMARKS.md), so even a topic at the limit renders well within the 512 MiB pod; the
- *   same bound applies to all the files of a topic together, since a publish renders them all.
+ * - 50,000 nodes and 4 Mi characters: a Job is ~60 nodes and 1 KB, a 10,000-key ConfigMap
+ *   20,000 nodes. The YAML parser holds ~1.5 KB per node while it reads a document, so a file
+ *   at the limit takes ~80 MB to compile (in the compile worker), and a publish of it renders
+ *   ~5 MB in some milliseconds (BENCHMARKS.md): well within the 512 MiB pod. The same bound
+ *   applies to all the files of a topic together, since a publish renders them all.
  * - 100 levels: real manifests (CRDs' schemas included) nest a few dozen levels at most.
  */
 export const TEMPLATE_LIMITS: Readonly<TemplateLimits> = Object.freeze({
   maxBytes: 1024 * 1024,
   maxDocuments: 1000,
-  maxNodes: 100_000,
+  maxNodes: 50_000,
   maxText: 4 * 1024 * 1024,
   maxDepth: 100,
 });
