@@ -12,7 +12,6 @@ import type { TemplateLookup, TemplateStore } from "../topics/template_store.ts"
 import {
   type BuildOptions,
   buildTopicIndex,
-  compiledTemplates,
   IndexBuildError,
   type TopicIndex,
 } from "../topics/topic_index.ts";
@@ -177,8 +176,7 @@ export class Syncer {
           this.#index = index;
           this.#failedRevision = undefined;
           this.#stored = undefined;
-          const templates = compiledTemplates(index);
-          if (templates) this.#options.templateStore?.keep(templates);
+          if (index.templatesByBlob) this.#options.templateStore?.keep(index.templatesByBlob);
           result = { revision, changed: true };
         } catch (error) {
           if (error instanceof IndexBuildError) this.#failedRevision = { revision, error };

@@ -8,8 +8,17 @@
 import type { CommitFiles } from "../sync/source.ts";
 import { Limiter } from "../lib/async.ts";
 import { decodeUtf8 } from "../lib/bytes.ts";
+import { pacer } from "../lib/pacer.ts";
 import type { Policy } from "../policy/policy.ts";
-import { type CompiledTemplate, compileTemplate, TemplateError } from "../render/template.ts";
+import {
+  type CompiledTemplate,
+  type CompileOptions,
+  compileTemplate,
+  TEMPLATE_LIMITS,
+  TemplateError,
+  type TemplateLimits,
+} from "../render/template.ts";
+import { formatBytes, formatCount } from "../render/template_limits.ts";
 import { checkTemplate } from "./checks.ts";
 import {
   type ConfigProblem,
@@ -46,7 +55,21 @@ export interface TopicIndex {
   topics: ReadonlyMap<string, Topic>;
   /** Manifest files compiled by this build, and taken compiled from before (by blob id). */
   templates: { compiled: number; reused: number };
+  /**
+   * The compiled template of each blob the index uses, by blob id, for the next build (and the
+   * template store) to reuse; absent when the source's ids are not content hashes (a folder).
+   */
+  templatesByBlob?: ReadonlyMap<string, CompiledTemplate>;
 }
+
+/**
+ * Compiles one manifest template, or throws a `TemplateError`: `compileTemplate` itself, or the
+ * same run off the event loop (`TemplateWorker`).
+ */
+export type TemplateCompiler = (
+  source: string,
+  options: CompileOptions,
+) => CompiledTemplate | Promise<CompiledTemplate>;
 
 /** Options for {@linkcode IndexBuildError}. */
 export interface IndexBuildErrorOptions extends ErrorOptions {
@@ -101,6 +124,10 @@ export interface BuildOptions {
    * used for blobs the previous index does not have.
    */
   stored?: TemplateLookup;
+  /** Default: `compileTemplate`, on the calling thread. */
+  compiler?: TemplateCompiler;
+  /** Limits on each manifest file, and on all of a topic's files together (the default). */
+  limits?: TemplateLimits;
 }
 
 /**
@@ -110,18 +137,20 @@ export interface BuildOptions {
  */
 const COMPILE_CONCURRENCY = 64;
 
-/** The compiled template of each blob an index uses, for the next build to reuse. */
-const templatesByBlob = new WeakMap<TopicIndex, Map<string, CompiledTemplate>>();
+/**
+ * Blobs read (and so inflated, synchronously, by the Git code) at the same time. Reads that
+ * finish together run their inflates back to back in one turn of the event loop; two at a time,
+ * with a pause after each, keep that turn to a couple of files' worth.
+ */
+const READ_CONCURRENCY = 2;
 
 /**
- * The compiled template of each blob `index` uses, by blob id; undefined when its source is not
- * content-addressed.
+ * Longest stretch the build runs without letting other work in. Compiling, checking and reusing
+ * templates is synchronous, and a build of thousands of files would otherwise answer no request
+ * (not even the liveness probe) until it is done. Each pause is a timer turn of 2–4 ms (the only
+ * kind of turn that lets I/O in), so pausing more often makes large builds slower.
  */
-export function compiledTemplates(
-  index: TopicIndex,
-): ReadonlyMap<string, CompiledTemplate> | undefined {
-  return templatesByBlob.get(index);
-}
+const YIELD_EVERY_MS = 25;
 
 /** Builds the index of `files`' commit, or throws {@linkcode IndexBuildError}. */
 export async function buildTopicIndex(
@@ -139,19 +168,22 @@ export async function buildTopicIndex(
   for (const problem of config.problems) problems.push(describe(configPath, problem));
 
   // A file listed by several topics is compiled and checked once; an unchanged blob not at all.
+  const limits = options.limits ?? TEMPLATE_LIMITS;
   const blobs: Blobs = {
-    previous: files.contentAddressed && options.previous
-      ? templatesByBlob.get(options.previous)
-      : undefined,
+    previous: files.contentAddressed ? options.previous?.templatesByBlob : undefined,
     next: new Map<string, CompiledTemplate>(),
     stored: files.contentAddressed ? options.stored : undefined,
     reusedCount: 0,
+    compiler: options.compiler ?? compileTemplate,
+    limits,
+    pause: pacer(YIELD_EVERY_MS),
+    reads: new Limiter(READ_CONCURRENCY),
   };
   const report = (problem: string) => void problems.push(problem);
   const compile = manifestCompiler(files, { policy: options.policy, blobs, report });
   const built = await Promise.all(config.topics.map((topic, i) => {
     const where = `${configPath}: topics[${i}]`;
-    return buildTopic(topic, where, { compile, limits: options, report });
+    return buildTopic(topic, where, { compile, limits: { ...options, template: limits }, report });
   }));
   // In config order, whatever order the reads finished in.
   const topics = new Map(built.map((topic) => [topic.name, topic]));
@@ -163,23 +195,31 @@ export async function buildTopicIndex(
   }
 
   const compiledCount = blobs.next.size - blobs.reusedCount;
-  const index = {
+  return {
     revision: files.revision,
     builtAt: new Date(),
     topics,
     templates: { compiled: compiledCount, reused: blobs.reusedCount },
+    templatesByBlob: files.contentAddressed ? blobs.next : undefined,
   };
-  if (files.contentAddressed) templatesByBlob.set(index, blobs.next);
-  return index;
 }
 
-/** Compiled templates by blob id: the previous index's, the store's, and this build's. */
+/**
+ * Compiled templates by blob id (the previous index's, the store's, and this build's), and how
+ * this build makes new ones.
+ */
 interface Blobs {
-  previous?: Map<string, CompiledTemplate>;
+  previous?: ReadonlyMap<string, CompiledTemplate>;
   next: Map<string, CompiledTemplate>;
   stored?: TemplateLookup;
   /** Blobs in `next` that were not compiled by this build. */
   reusedCount: number;
+  compiler: TemplateCompiler;
+  limits: TemplateLimits;
+  /** Lets other work in when the build has run for a while (see YIELD_EVERY_MS). */
+  pause: () => Promise<void>;
+  /** Blob reads under way (see READ_CONCURRENCY). */
+  reads: Limiter;
 }
 
 /** Compiles and checks a manifest file once, however many topics list it. */
@@ -200,10 +240,12 @@ function manifestCompiler(
     let manifest = compiled.get(path);
     if (!manifest) {
       const file = { files, path, referencedAt: at, report };
-      manifest = reads.run(() => compileFile(file, blobs)).then((template) => {
+      manifest = reads.run(async () => {
+        const template = await compileFile(file, blobs);
         if (!template) return undefined;
         const check = checkTemplate(template, policy);
         for (const error of check.errors) report(`${path}: ${error}`);
+        await blobs.pause();
         return { path, template, policyProblems: check.policy.map((p) => `${path}: ${p}`) };
       });
       compiled.set(path, manifest);
@@ -218,7 +260,9 @@ async function buildTopic(
   where: string,
   context: {
     compile: Compile;
-    limits: Pick<BuildOptions, "maxManifestsPerTopic" | "maxObjectsPerPublish">;
+    limits: Pick<BuildOptions, "maxManifestsPerTopic" | "maxObjectsPerPublish"> & {
+      template: TemplateLimits;
+    };
     report: (problem: string) => void;
   },
 ): Promise<Topic> {
@@ -239,12 +283,36 @@ async function buildTopic(
         `${maxObjectsPerPublish} (MAX_OBJECTS_PER_PUBLISH)`,
     );
   }
+  const rendered = renderedSize(manifests, context.limits.template);
+  if (rendered) context.report(`${where}: ${rendered}`);
   return {
     name: topic.name,
     manifests,
     problems: [...new Set(manifests.flatMap((m) => m.policyProblems))],
     ...(topic.schedule ? { schedule: topic.schedule } : {}),
   };
+}
+
+/**
+ * What is wrong with the size of what one publish renders (every file of the topic, aliases
+ * expanded), or undefined. Each file is held to the limits as it compiles; a topic of many
+ * files could still add up to more than one publish should build.
+ */
+function renderedSize(manifests: readonly Manifest[], limits: TemplateLimits): string | undefined {
+  let nodes = 0, text = 0;
+  for (const { template } of manifests) {
+    nodes += template.size.nodes;
+    text += template.size.text;
+  }
+  if (nodes > limits.maxNodes) {
+    return `a publish would render ${formatCount(nodes)} keys, items and values, more than ` +
+      `the limit of ${formatCount(limits.maxNodes)} for all of a topic's files together`;
+  }
+  if (text > limits.maxText) {
+    return `a publish would render ${formatCount(text)} characters of keys and text, more ` +
+      `than the limit of ${formatCount(limits.maxText)} for all of a topic's files together`;
+  }
+  return undefined;
 }
 
 function describe(file: string, problem: ConfigProblem): string {
@@ -288,10 +356,22 @@ async function fileOid(file: FileRef): Promise<string | undefined> {
   return entry.oid;
 }
 
-async function decodeBlob(file: FileRef, oid: string): Promise<string | undefined> {
+async function decodeBlob(
+  file: FileRef,
+  oid: string,
+  maxBytes = Infinity,
+): Promise<string | undefined> {
   const where = file.referencedAt ? `${file.referencedAt}: ` : "";
+  const bytes = await file.files.read(oid);
+  if (bytes.length > maxBytes) {
+    file.report(
+      `${file.path}: the file is ${formatBytes(bytes.length)}, more than the ` +
+        `${formatBytes(maxBytes)} a manifest template may be`,
+    );
+    return undefined;
+  }
   try {
-    return decodeUtf8(await file.files.read(oid));
+    return decodeUtf8(bytes);
   } catch {
     file.report(`${where}${file.path} is not UTF-8 text`);
     return undefined;
@@ -309,10 +389,14 @@ async function compileFile(file: FileRef, blobs: Blobs): Promise<CompiledTemplat
     blobs.reusedCount++;
     return reused;
   }
-  const text = await decodeBlob(file, oid);
+  const text = await blobs.reads.run(async () => {
+    const text = await decodeBlob(file, oid, blobs.limits.maxBytes);
+    await blobs.pause();
+    return text;
+  });
   if (text === undefined) return undefined;
   try {
-    const template = compileTemplate(text);
+    const template = await blobs.compiler(text, { limits: blobs.limits });
     blobs.next.set(oid, template);
     return template;
   } catch (error) {
