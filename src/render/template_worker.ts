@@ -1,0 +1,122 @@
+/**
+ * Template compiles off the event loop. Parsing YAML is synchronous, and a large manifest takes
+ * long enough to parse that a router compiling on its main thread would answer no request, not
+ * even the liveness probe, until done. A worker compiles instead; the main thread rebuilds the
+ * result a chunk at a time, so it keeps answering during any build.
+ * @module
+ */
+
+import { pacer } from "../lib/pacer.ts";
+import { type CompiledTemplate, type CompileOptions, compileTemplate } from "./template.ts";
+import { TemplateError } from "./template_node.ts";
+import { TEMPLATE_LIMITS, type TemplateLimits } from "./template_limits.ts";
+import { type StreamedTemplate, unstreamTemplate } from "./template_stream.ts";
+
+/** A compile asked of the worker. */
+export interface CompileRequest {
+  id: number;
+  source: string;
+  limits: TemplateLimits;
+}
+
+/** The worker's answer: the template, the template's error, or an unexpected failure. */
+export type CompileReply =
+  | { id: number; template: StreamedTemplate }
+  | { id: number; templateError: { message: string; line?: number } }
+  | { id: number; failure: string };
+
+/** Options for {@linkcode TemplateWorker}. */
+export interface TemplateWorkerOptions {
+  /**
+   * Templates up to this many characters without an alias compile on the calling thread
+   * (default 8192): a few milliseconds at most, less than the worker's round trip. A Job is
+   * ~1,000. A file with an alias (`*`) always goes to the worker: a few lines of aliases can
+   * expand to the node limit.
+   */
+  inlineChars?: number;
+}
+
+interface Pending {
+  resolve: (template: CompiledTemplate) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Compiles templates larger than a few kilobytes in a worker, and smaller ones on the calling
+ * thread. The worker starts at the first large template and then stays: starting one holds the
+ * main thread while its runtime is set up (10–100 ms), which a build of large templates should
+ * pay once, not each time; an idle worker takes ~20 MB, and a router whose templates are all
+ * small never starts one.
+ */
+export class TemplateWorker {
+  readonly #inlineChars: number;
+  #worker: Worker | undefined;
+  readonly #pending = new Map<number, Pending>();
+  /** Rebuilding a large template pauses for the event loop every few milliseconds. */
+  readonly #pause = pacer(5);
+  #nextId = 0;
+
+  /** A compiler; no worker runs until the first large template. */
+  constructor(options: TemplateWorkerOptions = {}) {
+    this.#inlineChars = options.inlineChars ?? 8192;
+  }
+
+  /** Compiles `source` as `compileTemplate` does, rejecting with its `TemplateError`. */
+  compile(source: string, options: CompileOptions = {}): Promise<CompiledTemplate> {
+    if (source.length <= this.#inlineChars && !source.includes("*")) {
+      try {
+        return Promise.resolve(compileTemplate(source, options));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    const worker = this.#worker ??= this.#start();
+    const id = this.#nextId++;
+    const { promise, resolve, reject } = Promise.withResolvers<CompiledTemplate>();
+    this.#pending.set(id, { resolve, reject });
+    const request: CompileRequest = { id, source, limits: options.limits ?? TEMPLATE_LIMITS };
+    worker.postMessage(request);
+    return promise;
+  }
+
+  /** Stops the worker; compiles under way are rejected. */
+  close(): void {
+    this.#stop(new Error("the template compiler was closed"));
+  }
+
+  #start(): Worker {
+    const worker = new Worker(new URL("./compile_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    worker.onmessage = (event: MessageEvent<CompileReply>) => this.#answer(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#stop(new Error(`the template compiler failed: ${event.message}`));
+    };
+    worker.onmessageerror = () => this.#stop(new Error("the template compiler sent bad data"));
+    return worker;
+  }
+
+  #answer(reply: CompileReply): void {
+    const pending = this.#pending.get(reply.id);
+    if (!pending) return;
+    this.#pending.delete(reply.id);
+    if ("template" in reply) {
+      unstreamTemplate(reply.template, this.#pause).then(
+        pending.resolve,
+        (error) =>
+          pending.reject(new Error("the template compiler sent bad data", { cause: error })),
+      );
+    } else if ("templateError" in reply) {
+      pending.reject(new TemplateError(reply.templateError.message, reply.templateError));
+    } else pending.reject(new Error(`the template compiler failed: ${reply.failure}`));
+  }
+
+  #stop(reason: Error): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const { reject } of pending) reject(reason);
+  }
+}
