@@ -18,6 +18,9 @@ import { Publisher, type RequestTokenSigning } from "../publish/publisher.ts";
 import { requestTokenKey } from "../runs/request_token.ts";
 import { type RunsFollower, startRuns } from "../runs/start.ts";
 import { type Settings, settingsPolicy } from "../settings/settings.ts";
+import { TemplateWorker } from "../render/template_worker.ts";
+import { silenceYamlDebugSwitches } from "../render/yaml_debug_switches.ts";
+import { type BuildJournal, FileBuildJournal } from "../sync/build_journal.ts";
 import { Syncer } from "../sync/syncer.ts";
 import { FileTemplateStore, type TemplateStore } from "../topics/template_store.ts";
 import { loadWebPage } from "../web/page.ts";
@@ -60,6 +63,7 @@ export async function createComponents(
   settings: Settings,
   options: ComponentOptions = {},
 ): Promise<Components> {
+  silenceYamlDebugSwitches();
   const logger = options.logger ?? jsonLogger({
     level: settings.logLevel,
     secrets: [
@@ -82,7 +86,16 @@ export async function createComponents(
     scheduler?.refresh();
     replicas?.beatNow();
   };
-  const syncer = createSyncer(settings, { source, policy, metrics, logger, onIndexChange });
+  // Large templates compile in a worker, so that no build holds the event loop (README "Limits").
+  const compiler = new TemplateWorker();
+  const syncer = createSyncer(settings, {
+    source,
+    policy,
+    metrics,
+    logger,
+    onIndexChange,
+    compiler,
+  });
   const follower = kube && followRuns(settings, { kube, namespace, syncer, metrics, logger });
   const tokenSecret = settings.requestTokenSecret ?? settings.publishToken;
   const requestTokens = tokenSecret
@@ -167,6 +180,7 @@ export async function createComponents(
       await replicas?.stop();
       await webhook?.stop();
       await syncer.stop();
+      compiler.close();
       follower?.close();
       kube?.close();
       await source.remove();
@@ -188,10 +202,15 @@ function connect(
   });
 }
 
-/** The source of revisions, the store of compiled templates beside it, and their clean-up. */
+/**
+ * The source of revisions, the store of compiled templates and the build journal beside it, and
+ * their clean-up.
+ */
 interface OpenedSource {
   source: GitSource | DirectorySource;
   templateStore?: TemplateStore;
+  /** A commit whose build stops the process is not built again by the next one. */
+  buildJournal?: BuildJournal;
   /** Removes a temporary clone cache. */
   remove(): Promise<void>;
 }
@@ -226,10 +245,11 @@ async function openSource(settings: Settings, logger: Logger): Promise<OpenedSou
         }),
     },
   );
+  const buildJournal = temporary ? undefined : new FileBuildJournal(gitDir);
   const remove = async () => {
     if (temporary) await Deno.remove(temporary, { recursive: true }).catch(() => undefined);
   };
-  return { source, templateStore, remove };
+  return { source, templateStore, buildJournal, remove };
 }
 
 /** One cache folder per repository and branch, so a changed GIT_URL never reuses old objects. */
@@ -246,15 +266,18 @@ function createSyncer(
     metrics: Metrics;
     logger: Logger;
     onIndexChange: () => void;
+    compiler: TemplateWorker;
   },
 ): Syncer {
-  const { metrics } = parts;
+  const { metrics, compiler } = parts;
   return new Syncer(parts.source.source, {
     configPath: settings.configPath,
     policy: parts.policy,
     maxManifestsPerTopic: settings.maxManifestsPerTopic,
     maxObjectsPerPublish: settings.maxObjectsPerPublish,
     templateStore: parts.source.templateStore,
+    buildJournal: parts.source.buildJournal,
+    compiler: (text, options) => compiler.compile(text, options),
     logger: parts.logger,
     onSync: ({ result, durationMs }) => {
       metrics.synced(

@@ -9,10 +9,12 @@
 import { backoffDelay, delay } from "../lib/async.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import type { TemplateLookup, TemplateStore } from "../topics/template_store.ts";
+import type { BuildJournal } from "./build_journal.ts";
 import {
   type BuildOptions,
   buildTopicIndex,
   IndexBuildError,
+  indexBuildError,
   type TopicIndex,
 } from "../topics/topic_index.ts";
 import type { RevisionSource } from "./source.ts";
@@ -48,6 +50,11 @@ export interface SyncerOptions extends BuildOptions {
    * from there, and every new index is offered to it.
    */
   templateStore?: TemplateStore;
+  /**
+   * Records each build under way, so that a commit whose build stops the process is not built
+   * again by the next one.
+   */
+  buildJournal?: BuildJournal;
   /** Called after every sync with its result or error (metrics, tests). */
   onSync?: (event: { result?: SyncResult; error?: Error; durationMs: number }) => void;
 }
@@ -75,6 +82,7 @@ export class Syncer {
   #polling = new AbortController();
   /** What the template store held at start, until the first index is built. */
   #stored: Promise<TemplateLookup> | undefined;
+  #crashRecalled = false;
 
   /** Prepares a syncer; nothing happens until {@linkcode sync} or {@linkcode startPolling}. */
   constructor(source: RevisionSource, options: SyncerOptions) {
@@ -154,34 +162,22 @@ export class Syncer {
     const time = new Date().toISOString();
     let revision: string | undefined;
     try {
+      await this.#recallCrash();
       revision = await this.#head();
       let result: SyncResult;
       if (this.#index?.revision === revision) {
         result = { revision, changed: false };
       } else if (this.#failedRevision?.revision === revision) {
         // A broken commit stays broken: report it again without refetching or rebuilding.
+        await this.#fallBack(revision);
         throw this.#failedRevision.error;
       } else {
-        const files = await this.#source.load(revision);
-        revision = files.revision;
-        try {
-          const previous = this.#index;
-          const stored = previous ? undefined : await this.#storedTemplates();
-          const index = await buildTopicIndex(files, { ...this.#options, previous, stored });
-          // Recorded before it goes live, so that nothing awaits between the index going live
-          // and /status (and the metrics) saying so.
-          await this.#source.remember?.(revision).catch((error) =>
-            this.#logger.warn("cannot record the serving revision", { error: String(error) })
-          );
-          this.#index = index;
-          this.#failedRevision = undefined;
-          this.#stored = undefined;
-          if (index.templatesByBlob) this.#options.templateStore?.keep(index.templatesByBlob);
-          result = { revision, changed: true };
-        } catch (error) {
-          if (error instanceof IndexBuildError) this.#failedRevision = { revision, error };
+        const failing = revision;
+        revision = await this.#loadAndBuild(revision).catch(async (error) => {
+          await this.#fallBack(failing);
           throw error;
-        }
+        });
+        result = { revision, changed: true };
       }
       // Serving from the cache is a way through an outage, not a good sync: say so, retry soon.
       const headError = this.#headError;
@@ -192,6 +188,107 @@ export class Syncer {
     } catch (error) {
       this.#failed(error as Error, revision, time, performance.now() - started);
       throw error;
+    }
+  }
+
+  /**
+   * Fetches and builds `revision` (or the newer commit the fetch brings) and makes its index
+   * live; returns the revision built. `fallback`: the revision served before a restart, built
+   * while the branch's commit cannot be: it is recorded already and does not clear the failure.
+   */
+  async #loadAndBuild(revision: string, fallback = false): Promise<string> {
+    await this.#journal(revision);
+    try {
+      const loading = performance.now();
+      const files = await this.#source.load(revision);
+      this.#logger.debug("building the topic index", {
+        revision: files.revision,
+        loadMs: Math.round(performance.now() - loading),
+      });
+      if (files.revision !== revision) {
+        revision = files.revision;
+        if (this.#failedRevision?.revision === revision) throw this.#failedRevision.error;
+        await this.#journal(revision);
+      }
+      try {
+        const previous = this.#index;
+        const stored = previous ? undefined : await this.#storedTemplates();
+        const index = await buildTopicIndex(files, { ...this.#options, previous, stored });
+        // Recorded before it goes live, so that nothing awaits between the index going live
+        // and /status (and the metrics) saying so.
+        if (!fallback) {
+          await this.#source.remember?.(revision).catch((error) =>
+            this.#logger.warn("cannot record the serving revision", { error: String(error) })
+          );
+        }
+        this.#index = index;
+        if (!fallback) this.#failedRevision = undefined;
+        this.#stored = undefined;
+        if (index.templatesByBlob) this.#options.templateStore?.keep(index.templatesByBlob);
+        return revision;
+      } catch (error) {
+        if (error instanceof IndexBuildError && !fallback) {
+          this.#failedRevision = { revision, error };
+        }
+        throw error;
+      }
+    } finally {
+      await this.#journal(undefined);
+    }
+  }
+
+  /**
+   * When nothing serves yet (a restart) and the branch's commit cannot be used, serves the
+   * revision served before the restart instead: the commit's failure is still what the sync
+   * reports, but the last good index keeps serving, across restarts too.
+   */
+  async #fallBack(failing: string): Promise<void> {
+    if (this.#index) return;
+    const remembered = await this.#source.remembered?.().catch(() => undefined);
+    if (!remembered || remembered === failing) return;
+    try {
+      await this.#loadAndBuild(remembered, true);
+      this.#logger.warn("the branch's commit cannot be used: serving the revision served before", {
+        revision: remembered,
+        failedRevision: failing,
+      });
+    } catch (error) {
+      this.#logger.warn("the revision served before cannot be served either", {
+        revision: remembered,
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  /** Once, before the first build: a commit whose build stopped the last process is bad. */
+  async #recallCrash(): Promise<void> {
+    if (this.#crashRecalled) return;
+    this.#crashRecalled = true;
+    const journal = this.#options.buildJournal;
+    const crashed = await journal?.crashed().catch((error) => {
+      this.#logger.warn("cannot read the build record in DATA_DIR", { error: String(error) });
+      return undefined;
+    });
+    if (!crashed) return;
+    const error = indexBuildError(crashed, [
+      "the router stopped while fetching or building this commit (out of memory, or killed), " +
+      "so it is not built again; the next commit on the branch is built as usual " +
+      '(README "Limits")',
+    ]);
+    this.#failedRevision = { revision: crashed, error };
+    this.#logger.error("a commit stopped the previous router process: it is not built again", {
+      revision: crashed,
+    });
+  }
+
+  /** Records the build of `revision` under way, or (undefined) that none is. */
+  async #journal(revision: string | undefined): Promise<void> {
+    const journal = this.#options.buildJournal;
+    try {
+      if (revision) await journal?.begin(revision);
+      else await journal?.end();
+    } catch (error) {
+      this.#logger.warn("cannot record the build under way in DATA_DIR", { error: String(error) });
     }
   }
 
