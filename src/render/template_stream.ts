@@ -8,7 +8,7 @@
  * The nodes are written in document order, each a token: a string, a finite number, a boolean
  * or null for a scalar; `{"o": n}` for a mapping of n keys, followed by n keys each followed by
  * its value; `{"a": n}` for a sequence of n items; `{"t": parts, "p": plain}` for a templated
- * text; `{"n": "NaN"|"Infinity"|"-Infinity"}` for the numbers JSON cannot write.
+ * text; `{"n": "NaN"|"Infinity"|"-Infinity"|"-0"}` for the numbers JSON cannot write.
  * @module
  */
 
@@ -40,8 +40,14 @@ export function streamTemplate(template: CompiledTemplate): StreamedTemplate {
     }
   };
   const write = (node: TemplateNode) => {
-    if (typeof node === "number") emit(Number.isFinite(node) ? node : { n: String(node) });
-    else if (typeof node !== "object" || node === null) emit(node);
+    if (typeof node === "number") {
+      // JSON has no -0, NaN or Infinity.
+      emit(
+        Number.isFinite(node) && !Object.is(node, -0)
+          ? node
+          : { n: Object.is(node, -0) ? "-0" : String(node) },
+      );
+    } else if (typeof node !== "object" || node === null) emit(node);
     else if (node instanceof TemplateText) {
       emit({ t: node.parts.map((p) => typeof p === "string" ? p : [p.value]), p: node.plain });
     } else if (Array.isArray(node)) {
@@ -136,7 +142,7 @@ function readToken(token: unknown): { node: TemplateNode; children: number } {
   if (Array.isArray(tagged.t) && typeof tagged.p === "boolean") {
     return { node: new TemplateText(tagged.t.map(readPart), tagged.p), children: 0 };
   }
-  if (tagged.n === "NaN" || tagged.n === "Infinity" || tagged.n === "-Infinity") {
+  if (["NaN", "Infinity", "-Infinity", "-0"].includes(tagged.n as string)) {
     return { node: Number(tagged.n), children: 0 };
   }
   throw new TypeError("not a template token");
