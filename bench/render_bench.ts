@@ -18,6 +18,10 @@ import { compileTemplate, renderTemplate } from "../src/render/template.ts";
 import type { KubeObject } from "../src/kube/apply.ts";
 import { ECHO_JOB } from "../tests/support/fixtures.ts";
 import { PUBLISH } from "./lib/templates.ts";
+import { silenceYamlDebugSwitches } from "../src/render/yaml_debug_switches.ts";
+
+// As the router does at start.
+silenceYamlDebugSwitches();
 
 const template = compileTemplate(ECHO_JOB);
 const body = new TextEncoder().encode(PUBLISH.body);

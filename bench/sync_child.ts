@@ -25,10 +25,13 @@ import { DEFAULTS } from "../src/settings/settings.ts";
 import { Syncer } from "../src/sync/syncer.ts";
 import { FileTemplateStore } from "../src/topics/template_store.ts";
 import { buildTopicIndex } from "../src/topics/topic_index.ts";
+import { silenceYamlDebugSwitches } from "../src/render/yaml_debug_switches.ts";
 import { reply } from "./lib/child.ts";
 import { memoryOf } from "./lib/proc.ts";
 import { median, round } from "./lib/stats.ts";
 
+// As the router does at start.
+silenceYamlDebugSwitches();
 const [mode, dir] = Deno.args;
 const POLLS = 20;
 const policy: Policy = {

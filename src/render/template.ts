@@ -301,10 +301,11 @@ function* boundedTokens(text: string, context: YamlContext): Generator<CST.Token
 }
 
 /**
- * Lexical tokens the parser may read per node the limits allow: a key and value on a line of
- * their own take about six (indent, key, `:`, space, value, line break), comments a couple.
+ * Lexical tokens the parser may read per node the limits allow: a key and its value on a line
+ * of their own take six (indent, key, `:`, space, value, line break), three per node; a flow
+ * item two; a comment line two.
  */
-const LEXEMES_PER_NODE = 8;
+const LEXEMES_PER_NODE = 4;
 
 function compileDocument(doc: Document.Parsed, context: YamlContext): TemplateNode {
   if (doc.errors.length > 0) {

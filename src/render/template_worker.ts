@@ -52,8 +52,8 @@ export class TemplateWorker {
   readonly #inlineChars: number;
   #worker: Worker | undefined;
   readonly #pending = new Map<number, Pending>();
-  /** Rebuilding a large template pauses for the event loop every few milliseconds. */
-  readonly #pause = pacer(5);
+  /** Rebuilding a large template pauses for the event loop every 10 ms. */
+  readonly #pause = pacer(10);
   #nextId = 0;
 
   /** A compiler; no worker runs until the first large template. */
