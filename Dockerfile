@@ -24,10 +24,11 @@ COPY deno.json deno.lock ./
 RUN deno install --frozen
 
 # The code, then its module graph resolved against the cache: an import that is not cached
-# fails the build here instead of being fetched when the container starts.
+# fails the build here instead of being fetched when the container starts. The compile worker
+# is started by URL, outside main.ts's graph, so it is named too.
 COPY main.ts ./
 COPY src/ ./src/
-RUN deno cache --frozen main.ts \
+RUN deno cache --frozen main.ts src/render/compile_worker.ts \
   && mkdir -p /var/lib/gitfaas \
   && chown 1993:1993 /var/lib/gitfaas
 
