@@ -20,12 +20,21 @@ export interface MustacheToken {
   start: number;
 }
 
+/** Options for {@linkcode MustacheSyntaxError}. */
+export interface MustacheSyntaxErrorOptions extends ErrorOptions {
+  /** Where in the template the problem is. */
+  offset: number;
+}
+
 /** A template whose tags cannot be read (unclosed, or an unusable delimiter change). */
 export class MustacheSyntaxError extends Error {
   override name = "MustacheSyntaxError";
-  /** `offset`: where in the template the problem is. */
-  constructor(message: string, readonly offset: number) {
-    super(message);
+  /** Where in the template the problem is. */
+  readonly offset: number;
+  /** An error at `options.offset`. */
+  constructor(message: string, options: MustacheSyntaxErrorOptions) {
+    super(message, { cause: options.cause });
+    this.offset = options.offset;
   }
 }
 
@@ -120,7 +129,7 @@ class Scanner {
     if (!open || !close) {
       throw new MustacheSyntaxError(
         `the delimiter change "{{=${value}=}}" must give two delimiters, e.g. {{=<% %>=}}`,
-        start,
+        { offset: start },
       );
     }
     this.#open = open;
@@ -145,7 +154,7 @@ class Scanner {
   #unclosed(start: number): MustacheSyntaxError {
     return new MustacheSyntaxError(
       `the tag ${this.#open}… is not closed with ${this.#close}`,
-      start,
+      { offset: start },
     );
   }
 }
