@@ -10,6 +10,7 @@ import { GitError } from "../git/git_source.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { PublishError, type PublishRefusal } from "../publish/errors.ts";
 import { IndexBuildError } from "../topics/topic_index.ts";
+import { RenderLimitError } from "../render/template.ts";
 import { TooManyWaitersError } from "../runs/runs.ts";
 import { HttpError } from "./http_error.ts";
 import { json } from "./json.ts";
@@ -61,6 +62,8 @@ const ANSWERS: Row[] = [
     details: { revision: e.revision, problems: e.problems },
   })),
   row(GitError, (e) => ({ status: STATUS_CODE.BadGateway, details: { kind: e.kind } })),
+  // A publish whose values would fill its templates past PUBLISH_VALUE_TEXT_LIMIT.
+  row(RenderLimitError, () => ({ status: STATUS_CODE.ContentTooLarge })),
   // `?wait` beyond MAX_WAITERS.
   row(TooManyWaitersError, () => ({
     status: STATUS_CODE.ServiceUnavailable,

@@ -5,7 +5,7 @@
  */
 
 import type { KubeObject } from "../kube/apply.ts";
-import { renderTemplate } from "../render/template.ts";
+import { PUBLISH_VALUE_TEXT_LIMIT, renderBudget, renderTemplate } from "../render/template.ts";
 import type { Topic } from "../topics/topic_index.ts";
 import { addAnnotations, addLabels, ANNOTATIONS, type RequestLabels } from "./labels.ts";
 import { BUILT_IN_NAMES, manifestValues, requestValues } from "./values.ts";
@@ -47,18 +47,21 @@ export function renderTopic(topic: Topic, input: RenderInput): Rendered[] {
     requestToken: input.requestToken,
   });
   const labels = { ...input.labels, topic: topic.name, requestUuid };
+  // One budget for the whole publish: throws RenderLimitError (413) past it (README "Limits").
+  const budget = renderBudget(PUBLISH_VALUE_TEXT_LIMIT);
   return topic.manifests.flatMap((manifest, i) => {
     const fileValues = manifestValues(values, i);
     const fileLabels = { ...labels, functionUid: fileValues.FUNCTION_UID };
-    return renderTemplate(manifest.template, fileValues, { stringNames: BUILT_IN_NAMES }).map(
-      (object, j) => {
-        const kubeObject = object as KubeObject;
-        addLabels(kubeObject, fileLabels);
-        if (input.requestDigest !== undefined) {
-          addAnnotations(kubeObject, { [ANNOTATIONS.requestDigest]: input.requestDigest });
-        }
-        return { manifest: manifest.path, object: kubeObject, where: `${i}:${j}` };
-      },
-    );
+    return renderTemplate(manifest.template, fileValues, { stringNames: BUILT_IN_NAMES, budget })
+      .map(
+        (object, j) => {
+          const kubeObject = object as KubeObject;
+          addLabels(kubeObject, fileLabels);
+          if (input.requestDigest !== undefined) {
+            addAnnotations(kubeObject, { [ANNOTATIONS.requestDigest]: input.requestDigest });
+          }
+          return { manifest: manifest.path, object: kubeObject, where: `${i}:${j}` };
+        },
+      );
   });
 }

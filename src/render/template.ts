@@ -33,7 +33,11 @@ export {
   type TemplateSize,
   TemplateText,
 } from "./template_node.ts";
-export { TEMPLATE_LIMITS, type TemplateLimits } from "./template_limits.ts";
+export {
+  PUBLISH_VALUE_TEXT_LIMIT,
+  TEMPLATE_LIMITS,
+  type TemplateLimits,
+} from "./template_limits.ts";
 
 /** Values available to a render; a name with no value renders as an empty string. */
 export type Values = Readonly<Record<string, string>>;
@@ -106,20 +110,37 @@ export function renderTemplate(
   values: Values,
   options: RenderOptions = {},
 ): unknown[] {
-  const context = { values, stringNames: options.stringNames ?? NO_NAMES };
+  const context = { values, stringNames: options.stringNames ?? NO_NAMES, budget: options.budget };
   return template.documents.map((doc) => renderNode(doc.root, context));
 }
 
 /**
- * Renders one node of a compiled template (a document's `metadata`, say) as
- * {@linkcode renderTemplate} would render it in place.
+ * What the renders of one publish may still add to their templates' own text: the characters of
+ * the strings that values are set in. A template's own text is bounded when it is compiled, but
+ * what values add is not: a `{{MESSAGE}}` written ten thousand times would render a megabyte
+ * body ten thousand times over.
  */
-export function renderNodeOf(
-  node: TemplateNode,
-  values: Values,
-  options: RenderOptions = {},
-): unknown {
-  return renderNode(node, { values, stringNames: options.stringNames ?? NO_NAMES });
+export interface RenderBudget {
+  /** The budget it started with, for messages. */
+  readonly limit: number;
+  remaining: number;
+}
+
+/** A budget of `limit` characters for the renders of one publish. */
+export function renderBudget(limit: number): RenderBudget {
+  return { limit, remaining: limit };
+}
+
+/** A render that would have gone over its {@linkcode RenderBudget}. */
+export class RenderLimitError extends Error {
+  override name = "RenderLimitError";
+  /** The budget that was spent. */
+  readonly limit: number;
+  /** An error for a render over `options.limit` characters. */
+  constructor(message: string, options: ErrorOptions & { limit: number }) {
+    super(message, { cause: options.cause });
+    this.limit = options.limit;
+  }
 }
 
 /** Options for {@linkcode renderTemplate}. */
@@ -129,6 +150,8 @@ export interface RenderOptions {
    * never typed, so a base64 text of digits stays a string.
    */
   stringNames?: ReadonlySet<string>;
+  /** Spent by every string a value is set in; past it the render throws `RenderLimitError`. */
+  budget?: RenderBudget;
 }
 
 const NO_NAMES: ReadonlySet<string> = new Set();
@@ -136,6 +159,7 @@ const NO_NAMES: ReadonlySet<string> = new Set();
 interface RenderContext {
   values: Values;
   stringNames: ReadonlySet<string>;
+  budget?: RenderBudget;
 }
 
 function parseMustache(source: string, lines: LineIndex): MustacheToken[] {
@@ -340,6 +364,15 @@ function renderText(node: TemplateText, context: RenderContext): unknown {
       text += Object.hasOwn(context.values, part.value) ? context.values[part.value] : "";
       if (context.stringNames.has(part.value)) typed = false;
     }
+  }
+  const budget = context.budget;
+  if (budget && (budget.remaining -= text.length) < 0) {
+    throw new RenderLimitError(
+      `the objects of this publish would hold more than ${formatCount(budget.limit)} ` +
+        `characters of text set from values: a value is too large for where the templates use it, ` +
+        `or used too often`,
+      { limit: budget.limit },
+    );
   }
   return typed ? typePlainScalar(text) : text;
 }

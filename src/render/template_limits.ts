@@ -43,6 +43,13 @@ export const TEMPLATE_LIMITS: Readonly<TemplateLimits> = Object.freeze({
   maxDepth: 100,
 });
 
+/**
+ * Characters the strings that values are set in may hold over all the objects of one publish
+ * (16 Mi): room for a 1 MiB body (1.4 MB as MESSAGE) several times over, while a template that
+ * writes `{{MESSAGE}}` thousands of times is refused at publish instead of rendering gigabytes.
+ */
+export const PUBLISH_VALUE_TEXT_LIMIT = 16 * 1024 * 1024;
+
 /** `n` with thousands separators, for messages. */
 export function formatCount(n: number): string {
   return n.toLocaleString("en-US");
