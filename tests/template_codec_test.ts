@@ -85,6 +85,20 @@ Deno.test("any YAML mapping with values anywhere survives the JSON round trip", 
   );
 });
 
+Deno.test("numbers JSON cannot write come back as they were, -0 included", () => {
+  const template = viaJson(compileTemplate(
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: [-0.0, .nan, .inf, -.inf, 0]\n",
+  ));
+  const [object] = renderTemplate(template, {}) as { data: number[] }[];
+  assertEquals(object.data.map((n) => Object.is(n, -0) ? "-0" : String(n)), [
+    "-0",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "0",
+  ]);
+});
+
 Deno.test("the JSON form is pinned: changing it needs a new TEMPLATE_FORMAT", () => {
   const encoded = encodeTemplate(compileTemplate(
     `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "cm-{{RANDOM}}"}\n` +

@@ -62,7 +62,11 @@ export function decodeTemplate(encoded: unknown): CompiledTemplate {
 }
 
 function encodeNode(node: TemplateNode): unknown {
-  if (typeof node === "number") return Number.isFinite(node) ? node : { n: String(node) };
+  if (typeof node === "number") {
+    // JSON has no NaN, Infinity or -0 (JSON.stringify writes -0 as 0).
+    if (Object.is(node, -0)) return { n: "-0" };
+    return Number.isFinite(node) ? node : { n: String(node) };
+  }
   if (typeof node !== "object" || node === null) return node;
   if (node instanceof TemplateText) {
     return {
@@ -92,7 +96,7 @@ function decodeNode(encoded: unknown): TemplateNode {
   if (Array.isArray(tagged.t) && typeof tagged.p === "boolean") {
     return new TemplateText(tagged.t.map(decodePart), tagged.p);
   }
-  if (tagged.n === "NaN" || tagged.n === "Infinity" || tagged.n === "-Infinity") {
+  if (["NaN", "Infinity", "-Infinity", "-0"].includes(tagged.n as string)) {
     return Number(tagged.n);
   }
   throw new TypeError("not an encoded node");
