@@ -28,7 +28,7 @@ RUN deno install --frozen
 # is started by URL, outside main.ts's graph, so it is named too.
 COPY main.ts ./
 COPY src/ ./src/
-RUN deno cache --frozen main.ts src/render/compile_worker.ts \
+RUN deno cache --frozen main.ts src/topics/compile_worker.ts \
   && mkdir -p /var/lib/gitfaas \
   && chown 1993:1993 /var/lib/gitfaas
 

@@ -9,7 +9,7 @@
  */
 
 import { compileTemplate } from "../src/render/template.ts";
-import { TemplateWorker } from "../src/render/template_worker.ts";
+import { TemplateWorker } from "../src/topics/template_worker.ts";
 import { silenceYamlDebugSwitches } from "../src/render/yaml_debug_switches.ts";
 import { memoryOf } from "./lib/proc.ts";
 

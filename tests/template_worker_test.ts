@@ -6,7 +6,9 @@
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { ECHO_JOB } from "./support/fixtures.ts";
 import { compileTemplate, renderTemplate, TemplateError } from "../src/render/template.ts";
-import { TemplateWorker } from "../src/render/template_worker.ts";
+import { TemplateWorker } from "../src/topics/template_worker.ts";
+import { checkTemplate } from "../src/topics/checks.ts";
+import { parseKindList, type Policy } from "../src/policy/policy.ts";
 
 /** A ConfigMap of `keys` templated keys: ~30 bytes per key. */
 function configMap(keys: number): string {
@@ -69,4 +71,23 @@ Deno.test("small templates compile here; closing the worker rejects what it had 
   const pending = worker.compile(configMap(20_000));
   worker.close();
   await assertRejects(() => pending, Error, "the template compiler was closed");
+});
+
+Deno.test("checked in the worker, a template's checks find what they find here", async () => {
+  const worker = new TemplateWorker({ inlineChars: 0 });
+  const policy: Policy = {
+    deniedKinds: parseKindList("ConfigMap"),
+    allowedClusterKinds: [],
+    allowedNamespaces: new Set(["default"]),
+  };
+  try {
+    for (const source of [ECHO_JOB, configMap(3000), `${configMap(10)}  namespace: other\n`]) {
+      const checked = await worker.compileChecked(source, { policy });
+      assertEquals(checked.check, checkTemplate(compileTemplate(source), policy));
+    }
+    const denied = await worker.compileChecked(configMap(3000), { policy });
+    assert(denied.check!.policy.length > 0, "the denied kind is found in the worker");
+  } finally {
+    worker.close();
+  }
 });

@@ -18,7 +18,7 @@ import { Publisher, type RequestTokenSigning } from "../publish/publisher.ts";
 import { requestTokenKey } from "../runs/request_token.ts";
 import { type RunsFollower, startRuns } from "../runs/start.ts";
 import { type Settings, settingsPolicy } from "../settings/settings.ts";
-import { TemplateWorker } from "../render/template_worker.ts";
+import { TemplateWorker } from "../topics/template_worker.ts";
 import { silenceYamlDebugSwitches } from "../render/yaml_debug_switches.ts";
 import { type BuildJournal, FileBuildJournal } from "../sync/build_journal.ts";
 import { Syncer } from "../sync/syncer.ts";
@@ -277,7 +277,7 @@ function createSyncer(
     maxObjectsPerPublish: settings.maxObjectsPerPublish,
     templateStore: parts.source.templateStore,
     buildJournal: parts.source.buildJournal,
-    compiler: (text, options) => compiler.compile(text, options),
+    compiler: (text, options) => compiler.compileChecked(text, options),
     logger: parts.logger,
     onSync: ({ result, durationMs }) => {
       metrics.synced(

@@ -23,6 +23,12 @@ export interface TemplateCheck {
   policy: string[];
 }
 
+/** A compiled template, with what its checks found when they were run with it. */
+export interface CheckedTemplate {
+  template: CompiledTemplate;
+  check?: TemplateCheck;
+}
+
 /** Values used to render templates for checking: realistic built-ins, `sample` for the rest. */
 export function sampleValues(template: CompiledTemplate): Record<string, string> {
   const values: Record<string, string> = {};

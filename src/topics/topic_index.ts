@@ -19,7 +19,7 @@ import {
   type TemplateLimits,
 } from "../render/template.ts";
 import { formatBytes, formatCount } from "../render/template_limits.ts";
-import { checkTemplate } from "./checks.ts";
+import { type CheckedTemplate, checkTemplate } from "./checks.ts";
 import {
   type ConfigProblem,
   parseTopicConfig,
@@ -64,12 +64,18 @@ export interface TopicIndex {
 
 /**
  * Compiles one manifest template, or throws a `TemplateError`: `compileTemplate` itself, or the
- * same run off the event loop (`TemplateWorker`).
+ * same run off the event loop (`TemplateWorker.compileChecked`), which may also run its checks
+ * with `options.policy` (they are run by the build otherwise).
  */
 export type TemplateCompiler = (
   source: string,
-  options: CompileOptions,
-) => CompiledTemplate | Promise<CompiledTemplate>;
+  options: CompileOptions & { policy: Policy },
+) => CheckedTemplate | Promise<CheckedTemplate>;
+
+/** The default compiler: `compileTemplate` on the calling thread; the build runs the checks. */
+const compileHere: TemplateCompiler = (source, options) => ({
+  template: compileTemplate(source, options),
+});
 
 /** Options for {@linkcode IndexBuildError}. */
 export interface IndexBuildErrorOptions extends ErrorOptions {
@@ -138,11 +144,13 @@ export interface BuildOptions {
 const COMPILE_CONCURRENCY = 64;
 
 /**
- * Blobs read (and so inflated, synchronously, by the Git code) at the same time. Reads that
- * finish together run their inflates back to back in one turn of the event loop; two at a time,
- * with a pause after each, keep that turn to a couple of files' worth.
+ * Blobs read (and so inflated, synchronously, by the Git library) at the same time: one. Reads
+ * that finish together run their inflates back to back in one turn of the event loop (two
+ * large templates at once held it for 100 ms on a busy machine); one at a time, with a pause
+ * after each, a turn holds one file's inflate. The reads are of packs already in memory, so
+ * little is lost by not overlapping them.
  */
-const READ_CONCURRENCY = 2;
+const READ_CONCURRENCY = 1;
 
 /**
  * Longest stretch the build runs without letting other work in. Compiling, checking and reusing
@@ -174,7 +182,7 @@ export async function buildTopicIndex(
     next: new Map<string, CompiledTemplate>(),
     stored: files.contentAddressed ? options.stored : undefined,
     reusedCount: 0,
-    compiler: options.compiler ?? compileTemplate,
+    compiler: options.compiler ?? compileHere,
     limits,
     pause: pacer(YIELD_EVERY_MS),
     reads: new Limiter(READ_CONCURRENCY),
@@ -241,9 +249,10 @@ function manifestCompiler(
     if (!manifest) {
       const file = { files, path, referencedAt: at, report };
       manifest = reads.run(async () => {
-        const template = await compileFile(file, blobs);
-        if (!template) return undefined;
-        const check = checkTemplate(template, policy);
+        const compiled = await compileFile(file, { blobs, policy });
+        if (!compiled) return undefined;
+        const { template } = compiled;
+        const check = compiled.check ?? checkTemplate(template, policy);
         for (const error of check.errors) report(`${path}: ${error}`);
         await blobs.pause();
         return { path, template, policyProblems: check.policy.map((p) => `${path}: ${p}`) };
@@ -378,16 +387,24 @@ async function decodeBlob(
   }
 }
 
-async function compileFile(file: FileRef, blobs: Blobs): Promise<CompiledTemplate | undefined> {
+/**
+ * The compiled template of `file`, from an earlier build when its blob is known, else compiled
+ * now (with its checks, when the compiler runs them); undefined (reported) when it cannot be.
+ */
+async function compileFile(
+  file: FileRef,
+  context: { blobs: Blobs; policy: Policy },
+): Promise<CheckedTemplate | undefined> {
+  const { blobs, policy } = context;
   const oid = await fileOid(file);
   if (oid === undefined) return undefined;
   const known = blobs.next.get(oid);
-  if (known) return known;
+  if (known) return { template: known };
   const reused = blobs.previous?.get(oid) ?? blobs.stored?.get(oid);
   if (reused) {
     blobs.next.set(oid, reused);
     blobs.reusedCount++;
-    return reused;
+    return { template: reused };
   }
   const text = await blobs.reads.run(async () => {
     const text = await decodeBlob(file, oid, blobs.limits.maxBytes);
@@ -396,9 +413,9 @@ async function compileFile(file: FileRef, blobs: Blobs): Promise<CompiledTemplat
   });
   if (text === undefined) return undefined;
   try {
-    const template = await blobs.compiler(text, { limits: blobs.limits });
-    blobs.next.set(oid, template);
-    return template;
+    const compiled = await blobs.compiler(text, { limits: blobs.limits, policy });
+    blobs.next.set(oid, compiled.template);
+    return compiled;
   } catch (error) {
     if (error instanceof TemplateError) {
       file.report(`${file.path}: ${error.message}`);

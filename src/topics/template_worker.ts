@@ -7,21 +7,30 @@
  */
 
 import { pacer } from "../lib/pacer.ts";
-import { type CompiledTemplate, type CompileOptions, compileTemplate } from "./template.ts";
-import { TemplateError } from "./template_node.ts";
-import { TEMPLATE_LIMITS, type TemplateLimits } from "./template_limits.ts";
-import { type StreamedTemplate, unstreamTemplate } from "./template_stream.ts";
+import type { Policy } from "../policy/policy.ts";
+import {
+  type CompiledTemplate,
+  type CompileOptions,
+  compileTemplate,
+  TEMPLATE_LIMITS,
+  TemplateError,
+  type TemplateLimits,
+} from "../render/template.ts";
+import { type StreamedTemplate, unstreamTemplate } from "../render/template_stream.ts";
+import { type CheckedTemplate, checkTemplate, type TemplateCheck } from "./checks.ts";
 
 /** A compile asked of the worker. */
 export interface CompileRequest {
   id: number;
   source: string;
   limits: TemplateLimits;
+  /** When given, the worker also runs the template's checks. */
+  policy?: Policy;
 }
 
 /** The worker's answer: the template, the template's error, or an unexpected failure. */
 export type CompileReply =
-  | { id: number; template: StreamedTemplate }
+  | { id: number; template: StreamedTemplate; check?: TemplateCheck }
   | { id: number; templateError: { message: string; line?: number } }
   | { id: number; failure: string };
 
@@ -37,8 +46,14 @@ export interface TemplateWorkerOptions {
 }
 
 interface Pending {
-  resolve: (template: CompiledTemplate) => void;
+  resolve: (checked: CheckedTemplate) => void;
   reject: (error: Error) => void;
+}
+
+/** Options for {@linkcode TemplateWorker.compileChecked}. */
+export interface CheckedCompileOptions extends CompileOptions {
+  /** The policy the template's checks run with. */
+  policy: Policy;
 }
 
 /**
@@ -62,19 +77,41 @@ export class TemplateWorker {
   }
 
   /** Compiles `source` as `compileTemplate` does, rejecting with its `TemplateError`. */
-  compile(source: string, options: CompileOptions = {}): Promise<CompiledTemplate> {
+  async compile(source: string, options: CompileOptions = {}): Promise<CompiledTemplate> {
+    return (await this.#compile(source, options)).template;
+  }
+
+  /**
+   * Compiles `source` and runs its checks with `options.policy` (`checkTemplate`): for a large
+   * template both happen in the worker, since the checks render the whole template.
+   */
+  async compileChecked(source: string, options: CheckedCompileOptions): Promise<CheckedTemplate> {
+    const checked = await this.#compile(source, options);
+    if (checked.check) return checked;
+    return { ...checked, check: checkTemplate(checked.template, options.policy) };
+  }
+
+  #compile(
+    source: string,
+    options: CompileOptions & { policy?: Policy },
+  ): Promise<CheckedTemplate> {
     if (source.length <= this.#inlineChars && !source.includes("*")) {
       try {
-        return Promise.resolve(compileTemplate(source, options));
+        return Promise.resolve({ template: compileTemplate(source, options) });
       } catch (error) {
         return Promise.reject(error);
       }
     }
     const worker = this.#worker ??= this.#start();
     const id = this.#nextId++;
-    const { promise, resolve, reject } = Promise.withResolvers<CompiledTemplate>();
+    const { promise, resolve, reject } = Promise.withResolvers<CheckedTemplate>();
     this.#pending.set(id, { resolve, reject });
-    const request: CompileRequest = { id, source, limits: options.limits ?? TEMPLATE_LIMITS };
+    const request: CompileRequest = {
+      id,
+      source,
+      limits: options.limits ?? TEMPLATE_LIMITS,
+      policy: options.policy,
+    };
     worker.postMessage(request);
     return promise;
   }
@@ -102,8 +139,9 @@ export class TemplateWorker {
     if (!pending) return;
     this.#pending.delete(reply.id);
     if ("template" in reply) {
+      const check = reply.check;
       unstreamTemplate(reply.template, this.#pause).then(
-        pending.resolve,
+        (template) => pending.resolve({ template, check }),
         (error) =>
           pending.reject(new Error("the template compiler sent bad data", { cause: error })),
       );
