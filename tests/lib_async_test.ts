@@ -7,6 +7,7 @@ import {
   delay,
   isTimeout,
   Limiter,
+  pacer,
 } from "../src/lib/async.ts";
 
 Deno.test("delay waits, and an abort ends the wait with the signal's reason", async () => {
@@ -110,4 +111,18 @@ Deno.test("a waiter whose deadline passes leaves the queue", async () => {
   assertEquals(limiter.queued, 0);
   hold.resolve();
   await first;
+});
+
+Deno.test("pacer: no pause before its time, then a timer turn that lets other work in", async () => {
+  const pause = pacer(20);
+  let ran = false;
+  setTimeout(() => ran = true, 0);
+  await pause(); // within 20 ms of its creation: resolves without a turn
+  assertEquals(ran, false);
+  const until = performance.now() + 25;
+  while (performance.now() < until) {
+    // a long synchronous step
+  }
+  await pause();
+  assertEquals(ran, true, "the timer queued before ran during the pause");
 });

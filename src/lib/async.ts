@@ -262,3 +262,18 @@ export class Limiter {
     this.#waiting.shift()?.();
   }
 }
+
+/**
+ * A function to await between steps of a long computation: it resolves at once until `everyMs`
+ * have passed since the last pause, then after one turn of the event loop (a timer, not a
+ * microtask: only a timer turn lets I/O, and so requests, in; a `MessageChannel` or
+ * `setImmediate` turn does not).
+ */
+export function pacer(everyMs: number): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < everyMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    since = performance.now();
+  };
+}

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { pacer } from "../lib/pacer.ts";
+import { pacer } from "../lib/async.ts";
 import type { Policy } from "../policy/policy.ts";
 import {
   type CompiledTemplate,

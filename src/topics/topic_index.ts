@@ -6,9 +6,8 @@
  */
 
 import type { CommitFiles } from "../sync/source.ts";
-import { Limiter } from "../lib/async.ts";
+import { Limiter, pacer } from "../lib/async.ts";
 import { decodeUtf8 } from "../lib/bytes.ts";
-import { pacer } from "../lib/pacer.ts";
 import type { Policy } from "../policy/policy.ts";
 import {
   type CompiledTemplate,

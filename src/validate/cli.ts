@@ -77,6 +77,9 @@ export interface RunOptions {
 
 /** Runs `validate` with command-line `args`; resolves to the exit status. */
 export async function runValidate(args: string[], options: RunOptions = {}): Promise<number> {
+  // As the router does at start (`deno task validate` and `gitfaas validate` both come here):
+  // a faster compile, nothing else changes.
+  silenceYamlDebugSwitches();
   const program = options.program ?? "validate";
   let parsed;
   try {
@@ -207,8 +210,4 @@ function plural(n: number): string {
   return n === 1 ? "" : "s";
 }
 
-if (import.meta.main) {
-  // As the router does at start: a faster compile, nothing else changes.
-  silenceYamlDebugSwitches();
-  Deno.exit(await runValidate(Deno.args));
-}
+if (import.meta.main) Deno.exit(await runValidate(Deno.args));
