@@ -13,6 +13,7 @@
  * `&` (`{{&x}}` and `{{{x}}}`), `!` (comment), `=` (delimiter change), `#`, `^`, `/`, `>`.
  */
 export interface MustacheToken {
+  /** `text`, or the tag's type. */
   type: string;
   /** The text, or the tag's content (a value's name). */
   value: string;
@@ -28,6 +29,7 @@ export interface MustacheSyntaxErrorOptions extends ErrorOptions {
 
 /** A template whose tags cannot be read (unclosed, or an unusable delimiter change). */
 export class MustacheSyntaxError extends Error {
+  /** The error's name. */
   override name = "MustacheSyntaxError";
   /** Where in the template the problem is. */
   readonly offset: number;

@@ -123,6 +123,7 @@ export function renderTemplate(
 export interface RenderBudget {
   /** The budget it started with, for messages. */
   readonly limit: number;
+  /** What is left; below 0, the render has thrown. */
   remaining: number;
 }
 
@@ -133,6 +134,7 @@ export function renderBudget(limit: number): RenderBudget {
 
 /** A render that would have gone over its {@linkcode RenderBudget}. */
 export class RenderLimitError extends Error {
+  /** The error's name. */
   override name = "RenderLimitError";
   /** The budget that was spent. */
   readonly limit: number;

@@ -8,11 +8,13 @@
 export interface TemplateErrorOptions {
   /** 1-based line of the template where the problem is. */
   line?: number;
+  /** What caused the problem. */
   cause?: unknown;
 }
 
 /** A template problem found at index build, with the 1-based line where it is. */
 export class TemplateError extends Error {
+  /** The error's name. */
   override name = "TemplateError";
   /** 1-based line of the template, when known. */
   readonly line?: number;
@@ -56,6 +58,7 @@ export interface CompiledDocument {
   index: number;
   /** First line of the document in the template file. */
   line: number;
+  /** The document's object, as compiled. */
   root: TemplateNode;
 }
 
@@ -72,8 +75,10 @@ export interface TemplateSize {
 
 /** A parsed manifest template, ready to render many times. */
 export interface CompiledTemplate {
+  /** Its documents that hold an object, in order. */
   documents: CompiledDocument[];
   /** Every value name the template uses, in order of first use. */
   valueNames: string[];
+  /** What it renders to, before values are set. */
   size: TemplateSize;
 }

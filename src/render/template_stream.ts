@@ -18,8 +18,11 @@ import { TemplateText } from "./template_node.ts";
 
 /** A compiled template as chunks of JSON text, and what is not part of its trees. */
 export interface StreamedTemplate {
+  /** Each document's position and line; its root is in `chunks`. */
   documents: { index: number; line: number }[];
+  /** As in the compiled template. */
   valueNames: string[];
+  /** As in the compiled template. */
   size: CompiledTemplate["size"];
   /** JSON arrays of tokens; the documents' roots, one after the other. */
   chunks: string[];

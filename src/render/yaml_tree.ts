@@ -36,9 +36,11 @@ import {
 export interface TreeContext {
   /** The placeholder prefix: `<marker><n>z` stands for the value `names[n]`. */
   marker: string;
+  /** The value name of each placeholder, by number. */
   names: readonly string[];
   /** The template line of an offset in the parsed (placeholder) text. */
   lineOf: (offset: number) => number;
+  /** What the template may render to. */
   limits: TemplateLimits;
   /** Running totals for the whole file, added to by every document. */
   size: TemplateSize;

@@ -21,8 +21,11 @@ import { type CheckedTemplate, checkTemplate, type TemplateCheck } from "./check
 
 /** A compile asked of the worker. */
 export interface CompileRequest {
+  /** Names the reply. */
   id: number;
+  /** The template's text. */
   source: string;
+  /** What the template may render to. */
   limits: TemplateLimits;
   /** When given, the worker also runs the template's checks. */
   policy?: Policy;
