@@ -69,7 +69,10 @@ try {
     results.footprint = await runFootprintBench(context);
   });
   await section("micro", async () => {
-    results.micro = await denoBench("render_bench.ts");
+    results.micro = [
+      ...await denoBench("render_bench.ts"),
+      ...await denoBench("kube_sim_bench.ts"),
+    ];
   });
   await section("webhook", async () => {
     results.webhook = await denoBench("webhook_bench.ts");
