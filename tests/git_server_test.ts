@@ -9,6 +9,9 @@ import httpWeb from "isomorphic-git/http/web";
 import fs from "node:fs";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./support/assert.ts";
 import { GitCommandError, GitServer } from "./support/git_server.ts";
+import { claimablePortRange, ephemeralPortRange, PortClaim } from "./support/ports.ts";
+
+const HOST = "127.0.0.1";
 
 const FILES = { "README.md": "# demo\n", "functions/hello.yaml": "name: hello\n" };
 
@@ -235,6 +238,46 @@ Deno.test("fault: down refuses connections and recovers on the same port", async
     await server.settled();
     assert((await remoteHeads(server, "down"))["refs/heads/main"]);
   });
+});
+
+Deno.test("fault: down keeps a port that nothing else on the machine is given meanwhile", async () => {
+  // The kernel hands its ephemeral ports to every bind(0) and outgoing connection on the
+  // machine: a port from there, given up while "down", could be taken before the server
+  // reopens it (AddrInUse). The server's port lies below that range, and is claimed against
+  // other test servers.
+  await withServer(async (server) => {
+    const port = Number(new URL(server.baseUrl).port);
+    const [low, high] = claimablePortRange();
+    assert(port >= low && port <= high, `port ${port} is outside ${low}–${high}`);
+    assert(port < ephemeralPortRange()[0], `port ${port} is in the ephemeral range`);
+    assertEquals(PortClaim.claim(port), undefined, "another server could claim the port");
+
+    server.setFault("down");
+    await server.settled();
+    // Many listeners and connections of other code, while the port is free.
+    const taken = Array.from({ length: 200 }, () => Deno.listen({ hostname: HOST, port: 0 }));
+    try {
+      assert(taken.every((l) => l.addr.port !== port));
+      assertEquals(PortClaim.claim(port), undefined, "the port stays claimed while down");
+    } finally {
+      for (const listener of taken) listener.close();
+    }
+    server.setFault("none");
+    await server.settled();
+    assertEquals(Number(new URL(server.baseUrl).port), port);
+  });
+});
+
+Deno.test("a claimed port is held until released, by one claim at a time", () => {
+  const first = PortClaim.any();
+  try {
+    assertEquals(PortClaim.claim(first.port), undefined);
+  } finally {
+    first.release();
+  }
+  const again = PortClaim.claim(first.port);
+  assert(again, "a released port can be claimed again");
+  again.release();
 });
 
 Deno.test("fault: unauthorized, forbidden and error500", async () => {

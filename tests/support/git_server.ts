@@ -24,6 +24,7 @@
 
 import { runHttpBackend } from "./git_cgi.ts";
 import { GitCli } from "./git_cli.ts";
+import { PortClaim } from "./ports.ts";
 
 export { GitCommandError, TEST_AUTHOR } from "./git_cli.ts";
 
@@ -45,8 +46,10 @@ export interface GitServerOptions {
  *
  * - `"none"`: normal service.
  * - `"down"`: the listener is closed, so connections are refused; it is
- *   reopened on the same port when any other fault is set. Deno closes the
- *   socket and kept-alive connections asynchronously (within milliseconds):
+ *   reopened on the same port when any other fault is set. The port is one
+ *   the kernel never hands out on its own and no other test server takes
+ *   (`ports.ts`), so it is still free then. Deno closes the socket and
+ *   kept-alive connections asynchronously (within milliseconds):
  *   `await server.settled()` before asserting that a connection is refused.
  * - `"unauthorized"`: every request gets 401 with `WWW-Authenticate`, even
  *   with valid credentials.
@@ -178,6 +181,8 @@ export class GitServer {
   readonly #reposDir: string;
   readonly #workRoot: string;
   #port = 0;
+  /** Keeps the port ours while "down" has no listener on it. */
+  #claim: PortClaim | null = null;
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
   #fault: GitFault = "none";
   #closed = false;
@@ -202,7 +207,10 @@ export class GitServer {
     this.git = new GitCli(`${root}/home`);
   }
 
-  /** Creates the temp directory and starts listening on a free port of 127.0.0.1. */
+  /**
+   * Creates the temp directory and starts listening on a free port of 127.0.0.1, below the
+   * kernel's ephemeral range (see `ports.ts`).
+   */
   static async start(options: GitServerOptions = {}): Promise<GitServer> {
     const root = await Deno.makeTempDir({ prefix: "gitfaas-git-server-" });
     const server = new GitServer(
@@ -216,7 +224,7 @@ export class GitServer {
       await Deno.mkdir(server.#reposDir, { recursive: true });
       await Deno.mkdir(server.#workRoot, { recursive: true });
       await Deno.writeTextFile(`${server.git.home}/.gitconfig`, GITCONFIG);
-      server.#listen(0);
+      server.#listenOnClaimedPort();
     } catch (error) {
       await Deno.remove(root, { recursive: true }).catch(() => {});
       throw error;
@@ -323,9 +331,26 @@ export class GitServer {
     this.#takeDown();
     await this.#reopening;
     await this.#stopping;
+    this.#claim?.release();
+    this.#claim = null;
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     await Deno.remove(this.root, { recursive: true }).catch(() => {});
     if (this.#reopenError !== null) throw this.#reopenError;
+  }
+
+  /** Listens on a claimed port; one some other program listens on is given back for another. */
+  #listenOnClaimedPort(): void {
+    for (let attempt = 1;; attempt++) {
+      const claim = PortClaim.any();
+      try {
+        this.#listen(claim.port);
+        this.#claim = claim;
+        return;
+      } catch (error) {
+        claim.release();
+        if (!(error instanceof Deno.errors.AddrInUse) || attempt === 20) throw error;
+      }
+    }
   }
 
   #listen(port: number): void {
