@@ -5,28 +5,18 @@
  */
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
-import { configJson, fromBase64, jobEnv, startStack } from "./support/fixtures.ts";
+import {
+  configJson,
+  CONVERT_JOB,
+  ECHO_JOB,
+  fromBase64,
+  INPUT_CONFIG_MAP,
+  jobEnv,
+  startStack,
+} from "./support/fixtures.ts";
 
-const MULTI = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: input-{{REQUEST_UUID}}
-data:
-  message: "{{MESSAGE}}"
----
-apiVersion: batch/v1
-kind: Job
-metadata:
-  generateName: convert-
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: convert
-          image: busybox
-          args: ["--input", "input-{{REQUEST_UUID}}"]
-`;
+/** Two documents in one file: the ConfigMap, then a Job under a generated name. */
+const MULTI = `${INPUT_CONFIG_MAP}---\n${CONVERT_JOB}`;
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -53,7 +43,7 @@ Deno.test("publish applies the topic's objects and reports each", async (t) => {
         convert: ["multi.yaml"],
         web: ["web.yaml"],
       }),
-      "echo.yaml": (await import("./support/fixtures.ts")).ECHO_JOB,
+      "echo.yaml": ECHO_JOB,
       "multi.yaml": MULTI,
       "web.yaml": DEPLOYMENT,
     },
@@ -122,10 +112,13 @@ Deno.test("publish applies the topic's objects and reports each", async (t) => {
           ["ConfigMap", "created"],
           ["Job", "created"],
         ]);
-        assertEquals(body.objects[0].name, `input-${body.requestUuid}`);
+        assertMatch(body.objects[0].name, /^input-[a-z0-9]{10}$/);
         assertMatch(body.objects[1].name, /^convert-[a-z0-9]{5}$/);
         const cm = kube.getObject("v1", "ConfigMap", "default", body.objects[0].name)!;
         assertEquals(new TextDecoder().decode(fromBase64(cm.data.message)), '{"file":"a.gz"}');
+        assertEquals(cm.data.requestUuid, body.requestUuid);
+        const job = kube.getObject("batch/v1", "Job", "default", body.objects[1].name)!;
+        assertEquals(jobEnv(job, "MESSAGE"), cm.data.message);
       },
     );
 

@@ -7,38 +7,13 @@
  */
 
 import { assert, assertEquals } from "./support/assert.ts";
-import { configJson, startStack } from "./support/fixtures.ts";
+import { configJson, CONVERT_JOB, INPUT_CONFIG_MAP, startStack } from "./support/fixtures.ts";
 import type { KubeSim } from "./support/kube_sim/mod.ts";
-
-const CONFIG_MAP = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: input-{{RANDOM}}
-data:
-  message: "{{MESSAGE}}"
-  request: "{{REQUEST_UUID}}"
-`;
-
-const GENERATED_JOB = `apiVersion: batch/v1
-kind: Job
-metadata:
-  generateName: convert-
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: convert
-          image: busybox
-          env:
-            - { name: FUNCTION_UID, value: "{{FUNCTION_UID}}" }
-            - { name: MESSAGE, value: "{{MESSAGE}}" }
-`;
 
 const FILES = {
   "config.json": configJson({ convert: ["input.yaml", "job.yaml"] }),
-  "input.yaml": CONFIG_MAP,
-  "job.yaml": GENERATED_JOB,
+  "input.yaml": INPUT_CONFIG_MAP,
+  "job.yaml": CONVERT_JOB,
 };
 
 const REQUEST_UUID = "gitfaas.io/request-uuid";

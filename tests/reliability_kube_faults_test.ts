@@ -8,32 +8,17 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { configJson, ECHO_JOB, startStack } from "./support/fixtures.ts";
+import {
+  configJson,
+  CONVERT_JOB,
+  ECHO_JOB,
+  INPUT_CONFIG_MAP,
+  startStack,
+} from "./support/fixtures.ts";
 import type { SimRequest } from "./support/kube_sim/mod.ts";
 import { generatedName, publishSeed } from "../src/publish/values.ts";
 
 const APPLIED = new Set(["created", "configured", "unchanged"]);
-
-const CONFIG_MAP = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: input-{{RANDOM}}
-data:
-  message: "{{MESSAGE}}"
-`;
-
-const GENERATED_JOB = `apiVersion: batch/v1
-kind: Job
-metadata:
-  generateName: work-
-spec:
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: work
-          image: busybox
-`;
 
 const ELSEWHERE = `apiVersion: v1
 kind: ConfigMap
@@ -51,8 +36,8 @@ const FILES = {
     elsewhere: ["elsewhere.yaml"],
   }),
   "echo.yaml": ECHO_JOB,
-  "cm.yaml": CONFIG_MAP,
-  "work.yaml": GENERATED_JOB,
+  "cm.yaml": INPUT_CONFIG_MAP,
+  "work.yaml": CONVERT_JOB,
   "elsewhere.yaml": ELSEWHERE,
 };
 
@@ -181,7 +166,7 @@ Deno.test("Kubernetes API answers: retried when retrying can help, refused at on
       async () => {
         // The name this publish will create its Job under, derived from topic and key.
         const key = `collide-${crypto.randomUUID()}`;
-        const name = generatedName(publishSeed("work", key), "work-", "0:0");
+        const name = generatedName(publishSeed("work", key), "convert-", "0:0");
         const foreign = await createForeignJob(stack, name);
         assertEquals(foreign, 201);
         const from = kube.requests.length;

@@ -5,17 +5,7 @@
  * @module
  */
 
-import { configJson, ECHO_JOB } from "../../tests/support/fixtures.ts";
-
-/** A ConfigMap holding the message. */
-export const CONFIGMAP = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: input-{{RANDOM}}
-data:
-  message: "{{MESSAGE}}"
-  requestUuid: "{{REQUEST_UUID}}"
-`;
+import { configJson, ECHO_JOB, INPUT_CONFIG_MAP } from "../../tests/support/fixtures.ts";
 
 /** A second Job, as the next step of a pipeline would be. */
 export const NOTIFY_JOB = ECHO_JOB.replace("echo-{{RANDOM}}", "notify-{{RANDOM}}");
@@ -30,7 +20,7 @@ export const TOPICS: Record<string, string[]> = {
 export const FILES: Record<string, string> = {
   "config.json": configJson(TOPICS),
   "echo.yaml": ECHO_JOB,
-  "input.yaml": CONFIGMAP,
+  "input.yaml": INPUT_CONFIG_MAP,
   "notify.yaml": NOTIFY_JOB,
 };
 

@@ -1,6 +1,7 @@
 /**
  * Shared set-ups for end-to-end tests: a Git server with a pipeline repository, a Kubernetes
- * API simulator with a kubeconfig, and a router process connected to both.
+ * API simulator with a kubeconfig, and a router process connected to both; and the manifest
+ * templates several tests publish.
  * @module
  */
 
@@ -34,6 +35,36 @@ spec:
               value: "{{FUNCTION_UID}}"
             - name: GREETING
               value: "{{greeting}}"
+`;
+
+/** A ConfigMap holding the message, under a fresh name per publish. */
+export const INPUT_CONFIG_MAP = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: input-{{RANDOM}}
+data:
+  message: "{{MESSAGE}}"
+  requestUuid: "{{REQUEST_UUID}}"
+`;
+
+/**
+ * A Job written with `generateName`: created, never updated, under a name derived from the
+ * request (`convert-` and five characters).
+ */
+export const CONVERT_JOB = `apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: convert-
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: convert
+          image: busybox
+          env:
+            - { name: FUNCTION_UID, value: "{{FUNCTION_UID}}" }
+            - { name: MESSAGE, value: "{{MESSAGE}}" }
 `;
 
 /** A repository config with the given topics (name → manifest paths). */
