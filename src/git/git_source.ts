@@ -30,8 +30,8 @@ export { GitError, type GitErrorKind } from "./errors.ts";
 /**
  * node:fs as isomorphic-git is given it. isomorphic-git wraps the fs again on every call and
  * first probes it with `readFile()` and no path; Deno's node:fs answers that with a Node
- * TypeError that is costly to build (a fifth of an index build's time). This fs answers the
- * probe at once and is node:fs.promises otherwise.
+ * TypeError that is costly to build (how costly: BENCHMARKS.md, "Changes made for this issue,
+ * and why"). This fs answers the probe at once and is node:fs.promises otherwise.
  */
 const fs = (() => {
   const p = nodeFs.promises;

@@ -96,9 +96,10 @@ export async function connectKube(options: ConnectOptions): Promise<KubeConnecti
       );
     }
     // HTTP/1.1 only. Deno's fetch leaves Nagle's algorithm on, and over HTTP/2 it writes a
-    // request's HEADERS and DATA frames separately: any body over ~1 KB then waits ~40 ms for the
-    // server's delayed ACK (bench/transport.ts measures it). HTTP/1.1 sends head and body in one
-    // write; connections are kept alive and pooled, at most KUBE_MAX_INFLIGHT of them.
+    // request's HEADERS and DATA frames separately: all but the smallest bodies then wait for
+    // the server's delayed ACK (BENCHMARKS.md, "One API request by body size"). HTTP/1.1 sends
+    // head and body in one write; connections are kept alive and pooled, at most
+    // KUBE_MAX_INFLIGHT of them.
     const options: Deno.CreateHttpClientOptions & Partial<Deno.TlsCertifiedKeyPem> = {
       http2: false,
     };

@@ -3,8 +3,8 @@
  * `~/.kube/config`, then the in-cluster service account. Kubeconfig files, with their many
  * auth forms (exec plugins, token files, client certificates, merged files), are loaded by
  * `@kubernetes/client-node`, imported only when one is used. The in-cluster login is three
- * files and two variables, read here: importing client-node costs about 85 MB of memory, which
- * a router in a pod should not pay for what it does not use.
+ * files and two variables, read here: importing client-node costs a router most of its memory
+ * (BENCHMARKS.md, "Footprint"), which a router in a pod should not pay for what it does not use.
  * @module
  */
 

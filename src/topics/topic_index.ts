@@ -138,7 +138,7 @@ export interface BuildOptions {
 /**
  * Manifest files read and compiled at the same time in one build: enough to keep reads
  * overlapping, few enough that a 10,000-file build does not hold every file in flight at once
- * (peak RSS 355 → 290 MB at 10,000 manifests, same build time).
+ * (the peak memory it saves: BENCHMARKS.md, "Changes made for this issue, and why").
  */
 const COMPILE_CONCURRENCY = 64;
 

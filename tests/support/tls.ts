@@ -2,8 +2,8 @@
  * Throw-away TLS material for test servers.
  *
  * Keys are generated at run time with the `openssl` CLI so that no private key
- * is ever committed, and cached per process because generating them costs tens
- * of milliseconds while test suites start many servers.
+ * is ever committed, and cached per process because each generation runs
+ * `openssl` several times while test suites start many servers.
  *
  * @module
  */
