@@ -6,7 +6,7 @@
 
 import { assert, assertEquals, assertNotEquals } from "./support/assert.ts";
 import { configJson, ECHO_JOB } from "./support/fixtures.ts";
-import type { CommitFiles, RepoEntry } from "../src/sync/source.ts";
+import { memoryCommit } from "./support/memory_commit.ts";
 import { parseKindList } from "../src/policy/policy.ts";
 import { DEFAULTS } from "../src/settings/settings.ts";
 import { buildTopicIndex, IndexBuildError } from "../src/topics/topic_index.ts";
@@ -19,36 +19,8 @@ const policy = {
 };
 
 /** A commit held in memory; blob ids are content hashes when `contentAddressed`. */
-async function commit(
-  revision: string,
-  files: Record<string, string>,
-  contentAddressed = true,
-): Promise<CommitFiles & { reads: string[] }> {
-  const blobs = new Map<string, Uint8Array>();
-  const paths = new Map<string, string>();
-  for (const [path, text] of Object.entries(files)) {
-    const bytes = new TextEncoder().encode(text);
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-1", bytes));
-    const oid = contentAddressed
-      ? Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")
-      : path;
-    blobs.set(oid, bytes);
-    paths.set(path, oid);
-  }
-  const reads: string[] = [];
-  return {
-    revision,
-    contentAddressed,
-    reads,
-    entry(path: string): Promise<RepoEntry> {
-      const oid = paths.get(path);
-      return Promise.resolve(oid ? { kind: "file", oid } : { kind: "missing" });
-    },
-    read(oid: string): Promise<Uint8Array> {
-      reads.push(oid);
-      return Promise.resolve(blobs.get(oid)!);
-    },
-  };
+function commit(revision: string, files: Record<string, string>, contentAddressed = true) {
+  return memoryCommit(revision, files, { contentAddressed });
 }
 
 function repository(size: number, extra: Record<string, string> = {}): Record<string, string> {
