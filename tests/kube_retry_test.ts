@@ -71,3 +71,44 @@ Deno.test("Retry-After is honoured, and a wait past the deadline gives up at onc
   assertEquals((error.cause as KubeApiError).message, "slow down");
   assertEquals(performance.now() - started < 500, true);
 });
+
+Deno.test("a retry the deadline cuts short reports what the API server last answered", async () => {
+  // The API server answers 503 at once, then the retry is still waiting for its answer when
+  // the publish's time is up: the server kept failing (502), the router did not time out on a
+  // silent server (504).
+  const { deadline, remainingMs } = budget(300);
+  let calls = 0;
+  const error = await assertRejects(
+    () =>
+      withRetries(() => {
+        if (++calls === 1) {
+          throw new KubeApiError("busy", { status: 503, reason: "ServiceUnavailable" });
+        }
+        return new Promise<never>((_, reject) => {
+          deadline.addEventListener("abort", () => {
+            reject(new KubeApiError("no answer in time", { status: 0, reason: "Timeout" }));
+          });
+        });
+      }, { deadline, remainingMs, baseDelayMs: 1 }),
+    GaveUpError,
+    "gave up after 2 attempts: busy",
+  );
+  assertEquals([error.status, error.reason, error.attempts], [503, "ServiceUnavailable", 2]);
+
+  // A server that never answered at all is a timeout.
+  const silent = budget(100);
+  const timedOut = await assertRejects(
+    () =>
+      withRetries(
+        () =>
+          new Promise<never>((_, reject) => {
+            silent.deadline.addEventListener("abort", () => {
+              reject(new KubeApiError("no answer in time", { status: 0, reason: "Timeout" }));
+            });
+          }),
+        { ...silent, baseDelayMs: 1 },
+      ),
+    GaveUpError,
+  );
+  assertEquals([timedOut.status, timedOut.reason, timedOut.attempts], [0, "Timeout", 1]);
+});

@@ -61,11 +61,17 @@ export async function withRetries<T>(
 ): Promise<T> {
   const base = options.baseDelayMs ?? 100;
   const max = options.maxDelayMs ?? 2000;
+  let previous: KubeApiError | undefined;
   for (let n = 1;; n++) {
     try {
       return await attempt(n);
-    } catch (error) {
-      if (!(error instanceof KubeApiError) || !error.retryable) throw error;
+    } catch (failure) {
+      if (!(failure instanceof KubeApiError) || !failure.retryable) throw failure;
+      // A retry still waiting for its answer when the deadline ends it says nothing about the
+      // server: what it last answered (a 503, say) is why the request failed, not a timeout.
+      const cutShort = options.deadline.aborted && failure.reason === "Timeout";
+      const error = cutShort && previous ? previous : failure;
+      previous = error;
       const wait = error.retryAfterSeconds !== undefined
         ? error.retryAfterSeconds * 1000
         : backoffDelay(n - 1, { minTimeout: base, maxTimeout: max, jitter: 0.5 });
