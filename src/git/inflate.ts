@@ -3,7 +3,8 @@
  * length, so each stream must be inflated to find where the next entry starts; and a pack may
  * hold tens of thousands of small ones. One zlib stream state is reset and reused for all of
  * them (pako's port of zlib's low-level API): `node:zlib` builds a new engine and buffers for
- * every call, which cost four times the inflating itself at 10,000 objects.
+ * every call, which cost more than the inflating itself (BENCHMARKS.md, "Git: what a sync
+ * downloads", indexing a pack).
  *
  * Output goes into a buffer of exactly the declared size, so a stream that would inflate past
  * it stops there: a small entry cannot make a large allocation.
@@ -86,8 +87,9 @@ export class Inflater {
 
 /**
  * zlib's inflateReset, as pako 1.0.11 writes it, except that the code tables are kept: pako
- * allocates new ones on every reset (six kilobytes, a quarter of the time of a 10,000-object
- * pack), where zlib in C reuses them, as here; they are rebuilt by each stream that uses them.
+ * allocates new ones on every reset (a large part of indexing a pack of small objects:
+ * BENCHMARKS.md, "Git: what a sync downloads"), where zlib in C reuses them, as here; they are
+ * rebuilt by each stream that uses them.
  */
 function reset(strm: Stream): void {
   const state = strm.state as Record<string, unknown> & { wrap: number };
