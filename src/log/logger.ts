@@ -4,6 +4,8 @@
  * @module
  */
 
+import { setOwn } from "../lib/objects.ts";
+
 /** Log levels, most verbose first. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
@@ -22,6 +24,8 @@ export interface Logger {
 }
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+/** The keys every line has; fields of the same name are written as `field_<name>`. */
+const OWN_KEYS = new Set(["time", "level", "message"]);
 
 /** Options for {@linkcode jsonLogger}. */
 export interface JsonLoggerOptions {
@@ -36,9 +40,15 @@ export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
   const threshold = RANK[options.level ?? "info"];
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
   const write = options.write ?? ((line: string) => console.log(line));
-  const emit = (level: LogLevel, message: string, fields?: LogFields) => {
+  const emit = (level: LogLevel, message: string, fields: LogFields = {}) => {
     if (RANK[level] < threshold) return;
-    let line = JSON.stringify({ time: new Date().toISOString(), level, message, ...fields });
+    const entry: LogFields = { time: new Date().toISOString(), level, message };
+    // A field cannot replace the line's own keys (a Job's status `message`, say): it is kept
+    // beside them as `field_<name>`.
+    for (const [key, value] of Object.entries(fields)) {
+      setOwn(entry, OWN_KEYS.has(key) ? `field_${key}` : key, value);
+    }
+    let line = JSON.stringify(entry);
     for (const secret of secrets) line = line.replaceAll(secret, "***");
     write(line);
   };
