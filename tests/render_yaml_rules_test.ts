@@ -9,7 +9,7 @@
 
 import fc from "fast-check";
 import { parse } from "yaml";
-import { assert, assertEquals, assertThrows } from "./support/assert.ts";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "./support/assert.ts";
 import { compileTemplate, renderTemplate, TemplateError } from "../src/render/template.ts";
 
 const HEAD = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n";
@@ -246,4 +246,18 @@ Deno.test("no template, however odd, leaks a placeholder or fails with anything 
     { numRuns: 3000 },
   );
   assert(compiled > 100, `only ${compiled} of the random templates compiled`);
+});
+
+Deno.test("a YAML error quoting a value's place shows the {{tag}}, never a placeholder", () => {
+  // Found by the property test above: the parser's message quotes the token it stopped at.
+  const source = `${HEAD}data:\n  ---\n---\n*y---\n\n{{v}}`;
+  let message = "";
+  try {
+    compileTemplate(source);
+  } catch (error) {
+    assert(error instanceof TemplateError);
+    message = error.message;
+  }
+  assertStringIncludes(message, '"{{v}}"');
+  assert(!/gf[a-z]{10}/.test(message), message);
 });

@@ -283,6 +283,10 @@ function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
     if (error instanceof RangeError) {
       throw new TemplateError(`the YAML cannot be read: ${error.message}`, { cause: error });
     }
+    // A message quoting the text (the parser's, a key's) says `{{name}}`, never a placeholder.
+    if (error instanceof TemplateError && error.detail.includes(context.marker)) {
+      throw new TemplateError(withTags(error.detail, context), { line: error.line, cause: error });
+    }
     throw error;
   }
   if (compiled.length === 0) throw new TemplateError("the manifest holds no YAML document");
@@ -341,6 +345,12 @@ function compileDocument(doc: Document.Parsed, context: YamlContext): TemplateNo
     });
   }
   return documentTree(doc, context);
+}
+
+/** `text` with every placeholder of the context back as the `{{name}}` it stands for. */
+function withTags(text: string, context: Pick<YamlContext, "marker" | "names">): string {
+  const placeholder = new RegExp(`${context.marker}(\\d+)z`, "g");
+  return text.replace(placeholder, (_, i) => `{{${context.names[Number(i)] ?? ""}}}`);
 }
 
 function firstLine(message: string): string {
