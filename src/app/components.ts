@@ -7,6 +7,7 @@
 
 import { DirectorySource, watchDirectory } from "../dev/directory_source.ts";
 import { GitSource } from "../git/git_source.ts";
+import { BodyBudget } from "../http/body.ts";
 import { createHandler } from "../http/handler.ts";
 import { connectKube, type KubeConnection } from "../kube/connection.ts";
 import { encodeHex } from "../lib/bytes.ts";
@@ -50,6 +51,8 @@ export interface Components {
   webhook?: WebhookReceiver;
   /** Every HTTP route. */
   handler: (request: Request) => Promise<Response>;
+  /** Served on `/metrics`; the server records its connections in it. */
+  metrics: Metrics;
   /** Syncs now, then polls (Git) or watches the folder (development). */
   startSyncing(): void;
   /** From now on `/readyz` answers 503, so that no new traffic is sent here. */
@@ -129,6 +132,8 @@ export async function createComponents(
     webhook,
     publisher,
     maxBodyBytes: settings.maxBodyBytes,
+    bodyBudget: new BodyBudget(settings.maxBodyBytesInFlight),
+    bodyTimeoutMs: settings.bodyTimeoutMs,
     maxQueryParams: settings.maxQueryParams,
     maxQueryValueBytes: settings.maxQueryValueBytes,
     publishToken: settings.publishToken,
@@ -156,6 +161,7 @@ export async function createComponents(
     syncer,
     webhook,
     handler,
+    metrics,
     startSyncing() {
       replicas?.start().catch((error) =>
         logger.warn("cannot follow the other replicas", { error: String(error) })

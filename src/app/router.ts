@@ -29,6 +29,13 @@ export async function startRouter(settings: Settings, options: StartOptions = {}
   const server = await serve(components.handler, {
     hostname: settings.listenAddress,
     port: settings.port,
+    headerTimeoutMs: settings.headerTimeoutMs,
+    bodyTimeoutMs: settings.bodyTimeoutMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    maxConnections: settings.maxConnections,
+    logger,
+    onConnections: (open) => components.metrics.openConnections(open),
+    onRefused: () => components.metrics.refusedConnection(),
   }).catch(
     async (error) => {
       await components.close();

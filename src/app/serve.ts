@@ -1,10 +1,32 @@
 /**
- * Serving HTTP, and stopping it gracefully: new connections are refused while requests in
- * flight get a grace period to finish.
+ * Serving HTTP with limits no client can get around, and stopping gracefully: new connections
+ * are refused while requests in flight get a grace period to finish.
+ *
+ * The server is `node:http`, not `Deno.serve`: Deno 2.9's `Deno.serve` has no header, idle or
+ * request timeout and no cap on connections, so a client that sends its headers slowly, or
+ * keeps a connection idle, holds it for ever. `node:http` has all four (`headersTimeout`,
+ * `keepAliveTimeout`, `requestTimeout`, `maxConnections`). `fetch_adapter.ts` turns its requests
+ * into web `Request`s, so every handler is the same as under `Deno.serve`.
+ *
+ * What a client sees at each limit:
+ * - headers not complete within `headerTimeoutMs` of the request's start: 408, closed;
+ * - body not complete within `bodyTimeoutMs` of the headers: 408 from the route that reads it;
+ *   a body no route reads is discarded, and the connection closed once the request as a whole
+ *   has taken longer than both timeouts and a margin;
+ * - a kept-alive connection idle for `idleTimeoutMs`: closed;
+ * - an answer sent before the whole body arrived (413, 503, 408…) closes the connection, so
+ *   the rest of the body is never read;
+ * - a connection beyond `maxConnections`: closed at once, without an answer. When the cap is
+ *   reached, the connection idle the longest is closed to make room first, so clients that
+ *   keep connections idle cannot fill it.
  * @module
  */
 
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { deadline } from "../lib/async.ts";
+import { type Logger, silentLogger } from "../log/logger.ts";
+import { sendResponse, toRequest } from "./fetch_adapter.ts";
 
 /** A server that is listening. */
 export interface Server {
@@ -17,19 +39,184 @@ export interface Server {
   shutdown(graceMs: number): Promise<boolean>;
 }
 
-/** Serves `handler` on `options.hostname`:`options.port` and resolves once it listens. */
+/** Where and with which limits to serve. */
+export interface ServeOptions {
+  hostname: string;
+  port: number;
+  /** HEADER_TIMEOUT. */
+  headerTimeoutMs: number;
+  /** BODY_TIMEOUT: routes enforce it on the bodies they read; here it bounds the rest. */
+  bodyTimeoutMs: number;
+  /** IDLE_TIMEOUT. */
+  idleTimeoutMs: number;
+  /** MAX_CONNECTIONS. */
+  maxConnections: number;
+  /** Where a handler that throws (a bug: handlers answer their own errors) is logged. */
+  logger?: Logger;
+  /** Called with the number of open connections whenever it changes (metrics). */
+  onConnections?: (open: number) => void;
+  /** Called for each connection closed at once because `maxConnections` were open (metrics). */
+  onRefused?: () => void;
+}
+
+/** Time beyond both timeouts after which a request whose body nobody read is cut off. */
+const BACKSTOP_MS = 5_000;
+
+/** Serves `handler` and resolves once it listens. */
 export async function serve(
   handler: (request: Request) => Promise<Response>,
-  options: { hostname: string; port: number },
+  options: ServeOptions,
 ): Promise<Server> {
-  const listening = Promise.withResolvers<number>();
-  const server = Deno.serve({
-    hostname: options.hostname,
-    port: options.port,
-    onListen: ({ port }) => listening.resolve(port),
-  }, handler);
+  const logger = options.logger ?? silentLogger;
+  let draining = false;
+  const server = createServer({
+    headersTimeout: options.headerTimeoutMs,
+    requestTimeout: options.headerTimeoutMs + options.bodyTimeoutMs + BACKSTOP_MS,
+    keepAliveTimeout: options.idleTimeoutMs,
+    // How often the two timeouts above are checked: they fire up to this much late.
+    connectionsCheckingInterval: Math.min(1000, options.headerTimeoutMs / 2),
+  }, (req: IncomingMessage, res: ServerResponse) => {
+    connections.busy(req.socket);
+    res.once("finish", () => connections.idle(req.socket));
+    answer(req, res).catch((error) => {
+      logger.error("cannot answer a request", { error: (error as Error)?.stack ?? String(error) });
+      res.destroy();
+    });
+  });
+  const connections = new Connections(options);
+
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const request = toRequest(req);
+    if (request instanceof Response) return await sendResponse(res, request, { close: true });
+    let response: Response;
+    try {
+      response = await handler(request);
+    } catch (error) {
+      logger.error("request failed: a bug in gitfaas", { error: (error as Error)?.stack });
+      response = Response.json({ error: "internal error: this is a bug in gitfaas" }, {
+        status: 500,
+      });
+    }
+    // Answered before the whole body arrived: the rest is not worth reading (nor, for a
+    // stalled client, waiting for).
+    const close = draining || !req.complete;
+    await sendResponse(res, response, { close });
+  }
+
+  server.on("clientError", answerClientError);
+
+  // After node's own listener, which has only attached its parser: no byte was read yet.
+  server.on("connection", (socket: Socket) => connections.accept(socket));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => reject(listenError(error, options)));
+    server.listen({ host: options.hostname, port: options.port }, () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : options.port);
+    });
+  });
+
   return {
-    port: await listening.promise,
-    shutdown: (graceMs) => deadline(server.shutdown(), graceMs).then(() => true, () => false),
+    port,
+    shutdown: async (graceMs) => {
+      draining = true;
+      // close() stops accepting and closes idle connections; busy ones close after answering.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const inTime = await deadline(closed, graceMs).then(() => true, () => false);
+      if (!inTime) server.closeAllConnections();
+      return inTime;
+    },
   };
+}
+
+/**
+ * The open connections, each busy (a request under way, or none yet) or idle (kept alive after
+ * an answer), in the order they became so; at most `maxConnections` of them.
+ */
+class Connections {
+  readonly #open = new Map<Socket, { idle: boolean }>();
+  readonly #options: ServeOptions;
+
+  constructor(options: ServeOptions) {
+    this.#options = options;
+  }
+
+  /** Keeps `socket`, closing the longest idle one to make room; or closes it when full. */
+  accept(socket: Socket): void {
+    if (this.#open.size >= this.#options.maxConnections) this.#closeLongestIdle();
+    if (this.#open.size >= this.#options.maxConnections) {
+      socket.destroy();
+      this.#options.onRefused?.();
+      return;
+    }
+    this.#open.set(socket, { idle: false });
+    socket.once("close", () => {
+      if (this.#open.delete(socket)) this.#options.onConnections?.(this.#open.size);
+    });
+    this.#options.onConnections?.(this.#open.size);
+  }
+
+  busy(socket: Socket): void {
+    this.#move(socket, false);
+  }
+
+  idle(socket: Socket): void {
+    this.#move(socket, true);
+  }
+
+  /** Re-inserts `socket`, so the map stays in the order connections changed state. */
+  #move(socket: Socket, idle: boolean): void {
+    const state = this.#open.get(socket);
+    if (!state || state.idle === idle) return;
+    this.#open.delete(socket);
+    this.#open.set(socket, { idle });
+  }
+
+  #closeLongestIdle(): void {
+    for (const [socket, state] of this.#open) {
+      if (!state.idle) continue;
+      this.#open.delete(socket);
+      socket.destroy();
+      this.#options.onConnections?.(this.#open.size);
+      return;
+    }
+  }
+}
+
+/**
+ * The answer to a request that never reached a handler: its headers were too slow, too large
+ * or malformed. Written only when nothing of a response went out on the connection yet (as
+ * node's own default does), then the connection is closed.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] = error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+    ? [408, "Request Timeout", "the request did not arrive in time"]
+    : error.code === "HPE_HEADER_OVERFLOW"
+    ? [431, "Request Header Fields Too Large", "the request headers are too large"]
+    : [400, "Bad Request", `malformed HTTP request (${error.code ?? error.message})`];
+  const body = JSON.stringify({ error: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${new TextEncoder().encode(body).byteLength}\r\nconnection: close\r\n\r\n` +
+      body,
+  );
+}
+
+/** The error of a failed listen, as `Deno.serve` would throw it (main.ts names the port). */
+function listenError(error: NodeJS.ErrnoException, options: ServeOptions): Error {
+  if (error.code === "EADDRINUSE") {
+    return new Deno.errors.AddrInUse(
+      `port ${options.port} is already in use on ${options.hostname}`,
+      { cause: error },
+    );
+  }
+  if (error.code === "EACCES") {
+    return new Deno.errors.PermissionDenied(error.message, { cause: error });
+  }
+  return error;
 }

@@ -12,7 +12,7 @@ import { PublishError, type PublishRefusal } from "../publish/errors.ts";
 import { IndexBuildError } from "../topics/topic_index.ts";
 import { RenderLimitError } from "../render/template.ts";
 import { TooManyWaitersError } from "../runs/runs.ts";
-import { HttpError } from "./http_error.ts";
+import { HttpError, RequestAbortedError } from "./http_error.ts";
 import { json } from "./json.ts";
 import { STATUS_CODE } from "./status.ts";
 
@@ -51,6 +51,8 @@ const PUBLISH_REFUSED: Record<PublishRefusal, number> = {
 /** Error class → answer; the first row whose class the error is an instance of wins. */
 const ANSWERS: Row[] = [
   row(HttpError, (e) => ({ status: e.status, details: e.details, headers: e.headers })),
+  // Nobody receives this answer; the status is for the log and the metrics.
+  row(RequestAbortedError, () => ({ status: STATUS_CODE.ClientClosedRequest })),
   row(PublishError, (e) => ({
     status: PUBLISH_REFUSED[e.reason],
     details: e.details,

@@ -12,6 +12,7 @@ import type { Publisher } from "../publish/publisher.ts";
 import type { Syncer } from "../sync/syncer.ts";
 import type { WebPage } from "../web/page.ts";
 import { authenticator, guarded } from "./auth.ts";
+import type { BodyBudget } from "./body.ts";
 import { errorBoundary } from "./error_response.ts";
 import { HttpError } from "./http_error.ts";
 import { withoutHeadBodies } from "./read_route.ts";
@@ -35,6 +36,13 @@ export interface HandlerOptions {
   webhook?: { handle(request: Request): Promise<Response>; status(): unknown };
   publisher: Pick<Publisher, "publish">;
   maxBodyBytes: number;
+  /**
+   * Bytes of request bodies held at once (MAX_BODY_BYTES_IN_FLIGHT): publishes, renders and
+   * results share it; absent: unbounded (in-process tests).
+   */
+  bodyBudget?: BodyBudget;
+  /** Time allowed to receive a body (BODY_TIMEOUT); absent: no limit. */
+  bodyTimeoutMs?: number;
   /** Shown on `/status`: where the index comes from (no credentials). */
   source: Record<string, unknown>;
   /** Shown on `/status`: how the router runs. */
@@ -66,13 +74,45 @@ export interface HandlerOptions {
   logger?: Logger;
 }
 
-/** Builds the request handler for `Deno.serve`. */
+/** Builds the request handler the server (`app/serve.ts`) calls for every request. */
 export function createHandler(
   options: HandlerOptions,
-): (request: Request, info?: Deno.ServeHandlerInfo) => Promise<Response> {
+): (request: Request) => Promise<Response> {
   const routes = routeTable(options);
   const dispatch = route(routes, (request) => noRoute(routes, request));
-  return withoutHeadBodies(errorBoundary(dispatch, { logger: options.logger }));
+  return withoutHeadBodies(
+    countingAborts(errorBoundary(dispatch, { logger: options.logger }), options),
+  );
+}
+
+/**
+ * `handler`, noting every request whose client went away before sending its body (answered
+ * 499, which nobody receives): a line at info, since it is no fault of the router, and
+ * `gitfaas_requests_aborted_total{route}`.
+ */
+function countingAborts(
+  handler: (request: Request) => Promise<Response>,
+  options: Pick<HandlerOptions, "metrics" | "logger">,
+): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const response = await handler(request);
+    if (response.status !== STATUS_CODE.ClientClosedRequest) return response;
+    const { pathname } = new URL(request.url);
+    const label = routeLabel(pathname);
+    options.metrics?.aborted(label);
+    options.logger?.info("the client closed the connection before sending the whole body", {
+      method: request.method,
+      path: pathname,
+      route: label,
+    });
+    return response;
+  };
+}
+
+/** The first path segment of the routes that read a body, for a bounded metrics label. */
+function routeLabel(pathname: string): string {
+  const segment = pathname.split("/")[1] ?? "";
+  return ["publish", "render", "webhook", "requests"].includes(segment) ? segment : "other";
 }
 
 /** Every route, in the order they are tried; the ones behind the token are marked here. */
@@ -85,6 +125,8 @@ export function routeTable(options: HandlerOptions): Route[] {
   });
   const limits = {
     maxBodyBytes: options.maxBodyBytes,
+    bodyBudget: options.bodyBudget,
+    bodyTimeoutMs: options.bodyTimeoutMs,
     maxQueryParams: options.maxQueryParams,
     maxQueryValueBytes: options.maxQueryValueBytes,
   };
@@ -99,6 +141,8 @@ export function routeTable(options: HandlerOptions): Route[] {
   const runs = runsRoutes({
     runs: options.runs,
     maxResultBytes: options.maxResultBytes ?? 512 * 1024,
+    bodyBudget: options.bodyBudget,
+    bodyTimeoutMs: options.bodyTimeoutMs,
   });
   // A request token may publish (children of its own request: the publisher checks) and post
   // its own result; nothing else.

@@ -31,3 +31,11 @@ export class HttpError extends Error {
     this.headers = options.headers ?? {};
   }
 }
+
+/**
+ * The client went away before its request was received: nobody is left to answer. Answered
+ * (for logs and metrics only) with 499, the status proxies such as nginx record for it.
+ */
+export class RequestAbortedError extends Error {
+  override name = "RequestAbortedError";
+}

@@ -7,13 +7,20 @@
 
 import { parseTraceparent } from "../runs/trace_context.ts";
 import type { PublishRequest } from "../publish/publisher.ts";
-import { mediaType, parseJsonBody, readBody } from "./body.ts";
+import { type BodyBudget, mediaType, parseJsonBody, readBody } from "./body.ts";
 import { HttpError } from "./http_error.ts";
 import { STATUS_CODE } from "./status.ts";
 
 /** Limits on what a publish request may carry. */
 export interface PublishLimits {
   maxBodyBytes: number;
+  /**
+   * Bytes of bodies held at once (MAX_BODY_BYTES_IN_FLIGHT). A parsed request's body stays
+   * taken from it: give back `body.byteLength` once the body is no longer held.
+   */
+  bodyBudget?: BodyBudget;
+  /** Time allowed to receive the body (BODY_TIMEOUT). */
+  bodyTimeoutMs?: number;
   /** Most query parameters (MAX_QUERY_PARAMS). */
   maxQueryParams: number;
   /** Longest query parameter value in UTF-8 bytes (MAX_QUERY_VALUE_BYTES). */
@@ -47,7 +54,10 @@ export function topicOf(rawTopic: string): string | undefined {
   }
 }
 
-/** Parses a publish request whose path after `/publish/` is `rawTopic`. */
+/**
+ * Parses a publish request whose path after `/publish/` is `rawTopic`. Everything but the body
+ * is checked before the body is read; the body's bytes stay taken from `limits.bodyBudget`.
+ */
 export async function parsePublishRequest(
   request: Request,
   rawTopic: string,
@@ -71,7 +81,7 @@ export async function parsePublishRequest(
       "the Idempotency-Key header must be 1 to 255 printable ASCII characters without spaces",
     );
   }
-  const body = await bodyOf(request, limits.maxBodyBytes);
+  const body = await bodyOf(request, limits);
   const dryRun = query.some(([name, value]) =>
     name === "dryRun" && (value === "" || value === "true" || value === "All")
   );
@@ -119,8 +129,8 @@ function queryOf(request: Request, rawTopic: string, limits: PublishLimits): [st
   return query;
 }
 
-/** The body, of an accepted type, within `maxBytes`, and valid JSON when it says it is. */
-async function bodyOf(request: Request, maxBytes: number): Promise<Uint8Array> {
+/** The body, of an accepted type, within the limits, and valid JSON when it says it is. */
+async function bodyOf(request: Request, limits: PublishLimits): Promise<Uint8Array> {
   const type = mediaType(request);
   if (!ACCEPTED_TYPES.has(type)) {
     throw new HttpError(
@@ -129,7 +139,15 @@ async function bodyOf(request: Request, maxBytes: number): Promise<Uint8Array> {
         `application/octet-stream or no content type`,
     );
   }
-  const body = await readBody(request, maxBytes);
-  if (type === "application/json" && body.byteLength > 0) parseJsonBody(body);
+  const body = await readBody(request, limits.maxBodyBytes, {
+    budget: limits.bodyBudget,
+    timeoutMs: limits.bodyTimeoutMs,
+  });
+  try {
+    if (type === "application/json" && body.byteLength > 0) parseJsonBody(body);
+  } catch (error) {
+    limits.bodyBudget?.give(body.byteLength);
+    throw error;
+  }
   return body;
 }

@@ -21,6 +21,8 @@ export const STATUS_CODE = {
   UnsupportedMediaType: 415,
   UnprocessableEntity: 422,
   TooManyRequests: 429,
+  /** Not in RFC 9110: nginx's "client closed request", recorded when nobody is left to answer. */
+  ClientClosedRequest: 499,
   InternalServerError: 500,
   BadGateway: 502,
   ServiceUnavailable: 503,

@@ -84,6 +84,23 @@ export const METRICS = {
     help: "Webhook deliveries, by provider and outcome",
     labelNames: ["provider", "outcome"],
   },
+  aborted: {
+    kind: "counter",
+    name: "gitfaas_requests_aborted_total",
+    help: "Requests whose client went away before sending the whole body, by route " +
+      "(publish, render, webhook, requests, other)",
+    labelNames: ["route"],
+  },
+  connections: {
+    kind: "gauge",
+    name: "gitfaas_open_connections",
+    help: "HTTP connections open now (at most MAX_CONNECTIONS)",
+  },
+  refusedConnections: {
+    kind: "counter",
+    name: "gitfaas_connections_refused_total",
+    help: "HTTP connections closed at once because MAX_CONNECTIONS were open and none was idle",
+  },
   retries: {
     kind: "counter",
     name: "gitfaas_kube_retries_total",
@@ -203,6 +220,21 @@ export class Metrics {
   /** A webhook delivery was answered. */
   webhook(provider: string, outcome: string): void {
     this.#m.webhooks.inc({ provider, outcome });
+  }
+
+  /** A client went away before sending the whole body of a request to `route`. */
+  aborted(route: string): void {
+    this.#m.aborted.inc({ route });
+  }
+
+  /** `open` HTTP connections are open now. */
+  openConnections(open: number): void {
+    this.#m.connections.set(open);
+  }
+
+  /** A connection was closed at once: MAX_CONNECTIONS were open. */
+  refusedConnection(): void {
+    this.#m.refusedConnections.inc();
   }
 
   /** An API server request is being retried after failing with `reason`. */

@@ -82,6 +82,19 @@ export interface Settings {
   gitMaxFetchBytes: number;
   /** Cap on the inflated size of any one object (file) a fetched commit holds. */
   gitMaxBlobBytes: number;
+  /** Time a client has to send a request's headers, once it starts one. */
+  headerTimeoutMs: number;
+  /** Time a client has to send a request's body, once its headers are in. */
+  bodyTimeoutMs: number;
+  /** Time a kept-alive connection may stay idle between requests. */
+  idleTimeoutMs: number;
+  /** Most connections open at once; more are closed as they arrive. */
+  maxConnections: number;
+  /**
+   * Most bytes of request bodies held at once (being received, or held by publishes waiting for
+   * the API server); a body that does not fit is refused with 503 before it is read.
+   */
+  maxBodyBytesInFlight: number;
 }
 
 /**
@@ -119,6 +132,12 @@ export const DEFAULTS = {
   // Well inside the Deployment's 512 MiB memory limit, inflating included.
   gitMaxFetchBytes: 64 * 2 ** 20,
   gitMaxBlobBytes: 16 * 2 ** 20,
+  headerTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  /** Longer than the 60 s of common proxies' pools (ingress-nginx, cloud load balancers). */
+  idleTimeoutMs: 75_000,
+  maxConnections: 1024,
+  maxBodyBytesInFlight: 16 * 1024 * 1024,
 } as const;
 
 /** A setting that is missing or malformed; its message is the one line shown to the user. */
@@ -174,6 +193,11 @@ export const ENV_NAMES: readonly string[] = [
   "REQUEST_TOKEN_TTL",
   "MAX_RESULT_BYTES",
   "MAX_WAITERS",
+  "HEADER_TIMEOUT",
+  "BODY_TIMEOUT",
+  "IDLE_TIMEOUT",
+  "MAX_CONNECTIONS",
+  "MAX_BODY_BYTES_IN_FLIGHT",
   // the replica's identity (the downward API in deploy/)
   "POD_NAME",
   "POD_NAMESPACE",
@@ -335,6 +359,14 @@ export function readSettings(env: Env, options: ReadOptions = {}): Settings {
       min: 1024,
       integer: true,
     }),
+    headerTimeoutMs: seconds(env, "HEADER_TIMEOUT", DEFAULTS.headerTimeoutMs, { min: 0.1 }),
+    bodyTimeoutMs: seconds(env, "BODY_TIMEOUT", DEFAULTS.bodyTimeoutMs, { min: 0.1 }),
+    idleTimeoutMs: seconds(env, "IDLE_TIMEOUT", DEFAULTS.idleTimeoutMs, { min: 0.1 }),
+    maxConnections: number(env, "MAX_CONNECTIONS", DEFAULTS.maxConnections, {
+      min: 1,
+      integer: true,
+    }),
+    maxBodyBytesInFlight: bytesInFlight(env),
   };
 }
 
@@ -363,6 +395,21 @@ export function settingsPolicy(
     allowedNamespaces: namespaces === "*" ? "*" : new Set(namespaces),
     router: { serviceAccount: settings.routerServiceAccount, namespace: options.routerNamespace },
   };
+}
+
+/** MAX_BODY_BYTES_IN_FLIGHT: room for at least one body of MAX_BODY_BYTES. */
+function bytesInFlight(env: Env): number {
+  const value = number(env, "MAX_BODY_BYTES_IN_FLIGHT", DEFAULTS.maxBodyBytesInFlight, {
+    min: 1,
+    integer: true,
+  });
+  const maxBody = number(env, "MAX_BODY_BYTES", DEFAULTS.maxBodyBytes, { min: 1, integer: true });
+  if (value < maxBody) {
+    throw new SettingsError(
+      `MAX_BODY_BYTES_IN_FLIGHT must be at least MAX_BODY_BYTES (${maxBody}), or no body of the largest size could ever be accepted; got "${value}"`,
+    );
+  }
+  return value;
 }
 
 function optional(env: Env, name: string): string | undefined {

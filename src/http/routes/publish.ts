@@ -45,9 +45,15 @@ export function publishRoute(options: PublishRouteOptions): Route {
       );
     }
     const parsed = await parsePublishRequest(request, rawTopic, options.limits);
-    const caller = callerOf(request);
-    if (caller.kind === "request") parsed.caller = caller.claims;
-    const result = await options.publisher.publish(parsed);
+    let result: PublishResult;
+    try {
+      const caller = callerOf(request);
+      if (caller.kind === "request") parsed.caller = caller.claims;
+      result = await options.publisher.publish(parsed);
+    } finally {
+      // The body is held until the objects are applied, not while the caller waits.
+      options.limits.bodyBudget?.give(parsed.body.byteLength);
+    }
     const { requestUuid, runId } = result.report;
     const report = {
       ...result.report,

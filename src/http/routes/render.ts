@@ -29,7 +29,11 @@ export function renderRoute(options: RenderRouteOptions): Route {
     handler: async (request, params) => {
       const rawTopic = params?.pathname.groups["0"] ?? "";
       const parsed = await parsePublishRequest(request, rawTopic, options.limits);
-      return json(previewPublish(options.index(), parsed, options.preview));
+      try {
+        return json(previewPublish(options.index(), parsed, options.preview));
+      } finally {
+        options.limits.bodyBudget?.give(parsed.body.byteLength);
+      }
     },
   };
 }

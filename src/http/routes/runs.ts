@@ -12,7 +12,7 @@ import type { RequestView, RunView } from "../../runs/run_view.ts";
 import { isFinal, type Status } from "../../runs/status.ts";
 import { isRunId } from "../../runs/trace_context.ts";
 import { callerOf, type TokenScope } from "../auth.ts";
-import { readBody } from "../body.ts";
+import { type BodyBudget, readBody } from "../body.ts";
 import { HttpError } from "../http_error.ts";
 import { json } from "../json.ts";
 import { readRoute } from "../read_route.ts";
@@ -43,6 +43,10 @@ export interface RunsRouteOptions {
   runs?: RunsApi;
   /** Largest result accepted (MAX_RESULT_BYTES). */
   maxResultBytes: number;
+  /** Bytes of bodies held at once (MAX_BODY_BYTES_IN_FLIGHT), shared with publishes. */
+  bodyBudget?: BodyBudget;
+  /** Time allowed to receive a result (BODY_TIMEOUT). */
+  bodyTimeoutMs?: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -180,7 +184,10 @@ async function storeResult(
   if (caller.kind === "request" && caller.claims.requestUuid !== uuid) {
     throw new HttpError(STATUS_CODE.Forbidden, "a request token may only post its own result");
   }
-  const body = await readBody(request, options.maxResultBytes).catch((error) => {
+  const body = await readBody(request, options.maxResultBytes, {
+    budget: options.bodyBudget,
+    timeoutMs: options.bodyTimeoutMs,
+  }).catch((error) => {
     if (error instanceof HttpError && error.status === STATUS_CODE.ContentTooLarge) {
       throw new HttpError(
         STATUS_CODE.ContentTooLarge,
@@ -190,9 +197,13 @@ async function storeResult(
     }
     throw error;
   });
-  const contentType = request.headers.get("content-type") || "application/octet-stream";
-  if (!await api.putResult(uuid, { contentType, body })) throw notFound(`request ${uuid}`);
-  return json({ requestUuid: uuid, bytes: body.byteLength, contentType }, STATUS_CODE.Created);
+  try {
+    const contentType = request.headers.get("content-type") || "application/octet-stream";
+    if (!await api.putResult(uuid, { contentType, body })) throw notFound(`request ${uuid}`);
+    return json({ requestUuid: uuid, bytes: body.byteLength, contentType }, STATUS_CODE.Created);
+  } finally {
+    options.bodyBudget?.give(body.byteLength);
+  }
 }
 
 async function sendResult(api: RunsApi, uuid: string): Promise<Response> {
