@@ -336,17 +336,61 @@ Deno.test("concurrent pushes share syncs: one loop follows the newest", async ()
   assertEquals(receiver.status().lastPush?.state, "live");
 });
 
-Deno.test("deliveries being received at once are bounded; slow bodies time out", async () => {
-  const { receiver } = makeReceiver({ maxConcurrent: 1, bodyTimeoutMs: 200 });
-  const stalled = new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) });
-  const first = deliver(receiver, "github", stalled);
+Deno.test("unsigned senders that stall hold nothing: a signed delivery beside 40 of them gets 202", async () => {
+  const { receiver } = makeReceiver({ bodyTimeoutMs: 300 });
+  const stalled = () => new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) });
+  // Forged signatures, declared lengths, and bodies that never come.
+  const unsigned = Array.from({ length: 40 }, () =>
+    deliver(receiver, "github", stalled(), {
+      secret: "not-the-secret",
+      extraHeaders: { "content-length": "60000" },
+    }));
   await new Promise((r) => setTimeout(r, 20));
-  const second = await deliver(receiver, "github", push("github"));
-  assertEquals(second.status, 429);
-  const slow = await first;
-  assertEquals(slow.status, 408);
+  const signed = await deliver(receiver, "github", push("github"));
+  assertEquals(signed.status, 202, JSON.stringify(signed.body));
+  for (const answer of await Promise.all(unsigned)) {
+    assertEquals(answer.status, 408);
+    assertStringIncludes(answer.body.error, "did not arrive within 0.3 s");
+  }
+  await receiver.settled();
+});
+
+Deno.test("bytes of unverified deliveries are bounded as they arrive: beyond, 503 with Retry-After", async () => {
+  const { receiver } = makeReceiver({ maxUnverifiedBytes: 50_000, bodyTimeoutMs: 300 });
+  // Sends 30,000 bytes, then stalls: it holds what it sent until its time is up.
+  const sendsThenStalls = () => {
+    let sent = false;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) return new Promise(() => {});
+        sent = true;
+        controller.enqueue(new Uint8Array(30_000).fill(0x20));
+      },
+    });
+  };
+  const first = deliver(receiver, "github", sendsThenStalls());
+  await new Promise((r) => setTimeout(r, 20));
+  const second = await deliver(receiver, "github", sendsThenStalls());
+  assertEquals(second.status, 503);
+  assertEquals((await first).status, 408);
+  // Given back: a signed delivery fits again.
   assertEquals((await deliver(receiver, "github", push("github"))).status, 202);
   await receiver.settled();
+});
+
+Deno.test("gitlab: a wrong token is refused before a byte of the body is read", async () => {
+  const { syncer, receiver } = makeReceiver();
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (++pulled > 5) return controller.close();
+      controller.enqueue(new Uint8Array(100).fill(0x20));
+    },
+  });
+  const answer = await deliver(receiver, "gitlab", body, { secret: "not-the-secret" });
+  assertEquals(answer.status, 401);
+  assertEquals(pulled <= 1, true, `pulled ${pulled} chunks of 5`);
+  assertEquals(syncer.syncs, 0);
 });
 
 Deno.test("stop ends the retries", async () => {

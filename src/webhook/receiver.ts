@@ -4,18 +4,25 @@
  * answers at once. A push to the followed branch then drives syncs until its commit is live,
  * retrying briefly when the delivery outran the Git server.
  *
- * Order of checks: provider headers (400), signature header present (401), content type (415),
- * body within `maxBodyBytes` (413), signature valid (401), delivery id not seen before (200
- * duplicate), JSON (400), event and payload (200 ignored, 200 ping, 202 accepted).
+ * Order of checks: provider headers (400), signature header present (401), a token signature
+ * (GitLab's, which is the secret itself) valid (401), content type (415), then the body: within
+ * `maxBodyBytes` (413), in time (408), with room among the bodies not verified yet (503); then an
+ * HMAC signature valid (401), delivery id not seen before (200 duplicate), JSON (400), event and
+ * payload (200 ignored, 200 ping, 202 accepted).
+ *
+ * Nothing is reserved for a delivery before its signature is checked: an unsigned sender that
+ * stalls holds no slot, and one that sends holds only the bytes it actually sent, for at most
+ * `bodyTimeoutMs`. So unsigned traffic cannot starve signed deliveries short of out-sending
+ * them (a flood the network, not the router, has to stop).
  * @module
  */
 
-import { mediaType, parseJsonBody, readBody } from "../http/body.ts";
+import { BodyBudget, mediaType, parseJsonBody, readBody } from "../http/body.ts";
 import { errorAnswer } from "../http/error_response.ts";
 import { HttpError } from "../http/http_error.ts";
 import { json } from "../http/json.ts";
 import { STATUS_CODE } from "../http/status.ts";
-import { backoffDelay, deadline, delay, isTimeout } from "../lib/async.ts";
+import { backoffDelay, delay } from "../lib/async.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { IndexBuildError } from "../topics/topic_index.ts";
 import { decidePush, type FollowedBranch } from "./push_event.ts";
@@ -49,8 +56,12 @@ export interface WebhookReceiverOptions {
   liveDeadlineMs?: number;
   /** The first wait between syncs; it doubles up to 2,000 ms. Default 250 ms. */
   retryDelayMs?: number;
-  /** Deliveries read at once; more get 429. Default 16. */
-  maxConcurrent?: number;
+  /**
+   * Bytes of deliveries received and not verified yet, at once; a delivery whose bytes do not
+   * fit gets 503 with Retry-After. Counted as they arrive, not as declared, since a declared
+   * length costs a sender nothing. Default 16 × `maxBodyBytes`.
+   */
+  maxUnverifiedBytes?: number;
   /** Time allowed to receive a body. Default 10,000 ms. */
   bodyTimeoutMs?: number;
   replay?: ReplayCacheOptions;
@@ -119,7 +130,7 @@ export class WebhookReceiver {
   readonly #options: WebhookReceiverOptions;
   readonly #logger: Logger;
   readonly #replays: ReplayCache;
-  #inFlight = 0;
+  readonly #unverified: BodyBudget;
   #lastDelivery: DeliveryRecord | null = null;
   #target: Target | undefined;
   #lastPush: PushRecord | null = null;
@@ -132,6 +143,7 @@ export class WebhookReceiver {
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.#replays = new ReplayCache(options.replay);
+    this.#unverified = new BodyBudget(options.maxUnverifiedBytes ?? 16 * options.maxBodyBytes);
   }
 
   /** Imports the secret and returns a receiver ready to {@linkcode handle} deliveries. */
@@ -198,6 +210,13 @@ export class WebhookReceiver {
         `the delivery id is longer than ${MAX_ID_LENGTH} characters`,
       );
     }
+    // GitLab sends the secret itself: checked before a byte of the body is read.
+    if (signature.kind === "token" && !verifyToken(this.#secret, signature.token)) {
+      throw new HttpError(
+        STATUS_CODE.Unauthorized,
+        `${signature.header} does not match WEBHOOK_SECRET: set the webhook's secret token to it`,
+      );
+    }
     const type = mediaType(request);
     if (type !== "application/json" && type !== "") {
       throw new HttpError(
@@ -209,24 +228,26 @@ export class WebhookReceiver {
     }
 
     const body = await this.#readBody(request);
-    const valid = signature.kind === "token"
-      ? verifyToken(this.#secret, signature.token)
-      : verifyHmacSha256(this.#secret, body, { signatureHex: signature.hex });
-    if (!valid) {
-      throw new HttpError(
-        STATUS_CODE.Unauthorized,
-        signature.kind === "token"
-          ? `${signature.header} does not match WEBHOOK_SECRET: set the webhook's secret token to it`
-          : `${signature.header} does not match the body: the webhook's secret differs from WEBHOOK_SECRET, or the body was changed on the way`,
-      );
+    let payload: unknown;
+    try {
+      if (
+        signature.kind === "hmac-sha256" &&
+        !verifyHmacSha256(this.#secret, body, { signatureHex: signature.hex })
+      ) {
+        throw new HttpError(
+          STATUS_CODE.Unauthorized,
+          `${signature.header} does not match the body: the webhook's secret differs from WEBHOOK_SECRET, or the body was changed on the way`,
+        );
+      }
+      // Signed from here on. Only signed deliveries may take a place in the replay cache.
+      if (headers.id !== null && !this.#replays.remember(`${headers.provider}:${headers.id}`)) {
+        return { status: STATUS_CODE.OK, body: { duplicate: true }, outcome: "duplicate" };
+      }
+      payload = parseJsonBody(body);
+    } finally {
+      this.#unverified.give(body.byteLength);
     }
-
-    // Signed from here on. Only signed deliveries may take a place in the replay cache.
-    if (headers.id !== null && !this.#replays.remember(`${headers.provider}:${headers.id}`)) {
-      return { status: STATUS_CODE.OK, body: { duplicate: true }, outcome: "duplicate" };
-    }
-
-    return await this.#act(headers, parseJsonBody(body));
+    return await this.#act(headers, payload);
   }
 
   /** What a signed, new, well-formed delivery asks for, done and answered. */
@@ -264,27 +285,15 @@ export class WebhookReceiver {
     }
   }
 
+  /** The body, its bytes taken from the unverified budget as they arrive (given back above). */
   async #readBody(request: Request): Promise<Uint8Array> {
-    const limit = this.#options.maxConcurrent ?? 16;
-    if (this.#inFlight >= limit) {
-      throw new HttpError(
-        STATUS_CODE.TooManyRequests,
-        "too many webhook deliveries at once; try again shortly",
-        { headers: { "retry-after": "1" } },
-      );
-    }
-    this.#inFlight++;
-    const timeoutMs = this.#options.bodyTimeoutMs ?? 10_000;
     try {
-      return await deadline(readBody(request, this.#options.maxBodyBytes), timeoutMs);
+      return await readBody(request, this.#options.maxBodyBytes, {
+        budget: this.#unverified,
+        upfront: false,
+        timeoutMs: this.#options.bodyTimeoutMs ?? 10_000,
+      });
     } catch (error) {
-      if (isTimeout(error)) {
-        throw new HttpError(
-          STATUS_CODE.RequestTimeout,
-          `the body did not arrive within ${timeoutMs} ms`,
-          { cause: error },
-        );
-      }
       if (error instanceof HttpError && error.status === STATUS_CODE.ContentTooLarge) {
         throw new HttpError(
           STATUS_CODE.ContentTooLarge,
@@ -293,8 +302,6 @@ export class WebhookReceiver {
         );
       }
       throw error;
-    } finally {
-      this.#inFlight--;
     }
   }
 
@@ -317,8 +324,10 @@ export class WebhookReceiver {
       this.#logger.error("webhook delivery hook failed", { error: String(error) });
     }
     const { time: _, ...fields } = record;
-    if (answer.outcome === "rejected") this.#logger.warn("webhook delivery refused", fields);
-    else this.#logger.info("webhook delivery", fields);
+    // A sender that went away (499) is no fault to warn about.
+    if (answer.outcome === "rejected" && answer.status !== STATUS_CODE.ClientClosedRequest) {
+      this.#logger.warn("webhook delivery refused", fields);
+    } else this.#logger.info("webhook delivery", fields);
   }
 
   /** Makes `after` the commit to bring live, replacing any older push still being followed. */
