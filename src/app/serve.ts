@@ -99,8 +99,10 @@ export async function serve(
     }
     // Answered before the whole body arrived: the rest is not worth reading (nor, for a
     // stalled client, waiting for).
-    const close = draining || !req.complete;
-    await sendResponse(res, response, { close });
+    const unread = !req.complete;
+    // Once the answer is out, the connection goes at once: node would read the rest first.
+    if (unread) res.once("finish", () => req.socket.destroy());
+    await sendResponse(res, response, { close: draining || unread });
   }
 
   server.on("clientError", answerClientError);
