@@ -64,6 +64,16 @@ Deno.test("slow headers, a stalled body and an idle connection are answered and 
       assert(closedAfter >= 1000, `closed after ${closedAfter} ms, before IDLE_TIMEOUT`);
     });
 
+    await t.step("headers larger than 16 KiB: 431 with JSON, closed", async () => {
+      const conn = await RawConnection.open(router.url);
+      await conn.send(
+        `GET /healthz HTTP/1.1\r\nHost: router\r\nX-Big: ${"a".repeat(17_000)}\r\n\r\n`,
+      );
+      await conn.closedWithin(MARGIN_MS);
+      assertEquals(statusOf(conn.received), 431);
+      assertEquals(Object.keys(jsonBodyOf(conn.received) as object), ["error"]);
+    });
+
     await t.step("a client that keeps sending within the limits is served", async () => {
       const answer = await router.call("/publish/echo", {
         method: "POST",

@@ -68,6 +68,7 @@ export async function serve(
   options: ServeOptions,
 ): Promise<Server> {
   const logger = options.logger ?? silentLogger;
+  const connections = new Connections(options);
   let draining = false;
   const server = createServer({
     headersTimeout: options.headerTimeoutMs,
@@ -83,7 +84,6 @@ export async function serve(
       res.destroy();
     });
   });
-  const connections = new Connections(options);
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const request = toRequest(req);
@@ -117,6 +117,11 @@ export async function serve(
       resolve(typeof address === "object" && address ? address.port : options.port);
     });
   });
+  // Listening: an error now (out of file descriptors, say) is reported, never a crash.
+  server.on(
+    "error",
+    (error: Error) => logger.error("the HTTP server failed", { error: String(error) }),
+  );
 
   return {
     port,
