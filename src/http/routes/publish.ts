@@ -63,8 +63,8 @@ export function publishRoute(options: PublishRouteOptions): Route {
       return json(report, result.status);
     }
     // Synchronous invocation: hold the answer until the request ends, or the wait runs out.
-    // Not request.signal: under Deno.serve it also aborts once any answer is sent (and says
-    // so on stderr); a waiter that outlives its caller is bounded by the wait and MAX_WAITERS.
+    // The server's requests never abort their signal (app/fetch_adapter.ts): a waiter that
+    // outlives its caller is bounded by the wait and MAX_WAITERS.
     const view = await options.runs!.wait(requestUuid, { timeoutMs: waitMs });
     if (!view) return json(report, result.status);
     const final = isFinal(view.status);
