@@ -1,10 +1,10 @@
 /**
- * The mustache tags of a template, found the way mustache.js 4.2 finds them (same tag syntax,
- * same `{{=<% %>=}}` delimiter changes, same removal of lines that hold only a comment or a
- * delimiter change), in one pass over the text. mustache.js's own parser makes a token per
- * character of text (about 120 bytes of memory per byte of template) and, after a delimiter
- * change, searches the rest of the file at every tag: a 2 MB file took 19 s. A test compares
- * the two on random input.
+ * The mustache tags of a template, found the way mustache.js 4.2 finds them (same tag syntax, same
+ * `{{=<% %>=}}` delimiter changes, same removal of lines that hold only a comment or a delimiter
+ * change), in one pass over the text. mustache.js's own parser makes a token per character of text
+ * and, after a delimiter change, searches the rest of the file at every tag, which large templates
+ * made costly in memory and time (BENCHMARKS.md, "Adversarial templates and the index build"). A
+ * test compares the two on random input.
  * @module
  */
 

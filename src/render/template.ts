@@ -294,11 +294,11 @@ function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
 }
 
 /**
- * The parser's tokens for `text`, stopped as soon as the text is seen to hold more than the
- * limits allow. The parser keeps a document's whole syntax tree until the document ends, a few
- * hundred bytes per token and per open collection (400 KB of `[` took 270 MB): counting tokens
- * and open collections as they come bounds that memory, where checking the finished tree would
- * only say it was too much.
+ * The parser's tokens for `text`, stopped as soon as the text is seen to hold more than the limits
+ * allow. The parser keeps a document's whole syntax tree until the document ends, a few hundred
+ * bytes per token and per open collection (what nested `[` cost: BENCHMARKS.md, "Adversarial
+ * templates and the index build"): counting tokens and open collections as they come bounds that
+ * memory, where checking the finished tree would only say it was too much.
  */
 function* boundedTokens(text: string, context: YamlContext): Generator<CST.Token, void> {
   const { limits, lineOf } = context;

@@ -29,10 +29,10 @@ export interface TemplateLimits {
  *   1 MiB, so a larger template could only ever be refused by the cluster.
  * - 1,000 documents: ten times the default MAX_OBJECTS_PER_PUBLISH (100), still a small parse.
  * - 50,000 nodes and 4 Mi characters: a Job is ~60 nodes and 1 KB, a 10,000-key ConfigMap
- *   20,000 nodes. The YAML parser holds ~1.5 KB per node while it reads a document, so a file
- *   at the limit takes ~100 MB to compile (in the compile worker), and a publish of it renders
- *   ~5 MB in some milliseconds (BENCHMARKS.md): well within the 512 MiB pod. The same bound
- *   applies to all the files of a topic together, since a publish renders them all.
+ *   20,000 nodes. The YAML parser's memory grows with the nodes of the document it reads, and
+ *   a file at the limit compiles (in the compile worker) and renders well within the 512 MiB
+ *   pod (measured: BENCHMARKS.md, "Adversarial templates and the index build"). The same
+ *   bound applies to all the files of a topic together, since a publish renders them all.
  * - 100 levels: real manifests (CRDs' schemas included) nest a few dozen levels at most.
  */
 export const TEMPLATE_LIMITS: Readonly<TemplateLimits> = Object.freeze({

@@ -1,7 +1,8 @@
 /**
  * `yaml` looks up the debug switches LOG_TOKENS and LOG_STREAM in `process.env` for every token
  * and document it parses. Under Deno each lookup is a call into the runtime (a refused one under
- * the start task's `--ignore-env`): a quarter to a third of a template compile.
+ * the start task's `--ignore-env`), a large part of a template compile (BENCHMARKS.md, "Changes
+ * made for this issue, and why").
  * @module
  */
 

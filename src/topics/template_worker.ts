@@ -62,9 +62,9 @@ export interface CheckedCompileOptions extends CompileOptions {
 /**
  * Compiles templates larger than a few kilobytes in a worker, and smaller ones on the calling
  * thread. The worker starts at the first large template and then stays: starting one holds the
- * main thread while its runtime is set up (10–100 ms), which a build of large templates should
- * pay once, not each time; an idle worker takes ~20 MB, and a router whose templates are all
- * small never starts one.
+ * main thread while its runtime is set up, which a build of large templates should pay once, not
+ * each time; an idle worker holds memory of its own (both measured: BENCHMARKS.md, "Adversarial
+ * templates and the index build"), and a router whose templates are all small never starts one.
  */
 export class TemplateWorker {
   readonly #inlineChars: number;

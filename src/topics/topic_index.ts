@@ -144,18 +144,19 @@ const COMPILE_CONCURRENCY = 64;
 
 /**
  * Blobs read (and so inflated, synchronously, by the Git library) at the same time: one. Reads
- * that finish together run their inflates back to back in one turn of the event loop (two
- * large templates at once held it for 100 ms on a busy machine); one at a time, with a pause
- * after each, a turn holds one file's inflate. The reads are of packs already in memory, so
- * little is lost by not overlapping them.
+ * that finish together run their inflates back to back in one turn of the event loop, which two
+ * large templates at once held too long (BENCHMARKS.md, "Adversarial templates and the index
+ * build"); one at a time, with a pause after each, a turn holds one file's inflate. The reads are
+ * of packs already in memory, so little is lost by not overlapping them.
  */
 const READ_CONCURRENCY = 1;
 
 /**
  * Longest stretch the build runs without letting other work in. Compiling, checking and reusing
  * templates is synchronous, and a build of thousands of files would otherwise answer no request
- * (not even the liveness probe) until it is done. Each pause is a timer turn of 2–4 ms (the only
- * kind of turn that lets I/O in), so pausing more often makes large builds slower.
+ * (not even the liveness probe) until it is done. Each pause is a timer turn (the only kind of
+ * turn that lets I/O in; its cost: BENCHMARKS.md, "Adversarial templates and the index build"), so
+ * pausing more often makes large builds slower.
  */
 const YIELD_EVERY_MS = 25;
 
