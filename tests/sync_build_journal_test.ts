@@ -146,3 +146,27 @@ Deno.test("the journal in DATA_DIR: a build left unfinished is found by the next
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the index goes live with its status, not while the build record is being cleared", async () => {
+  // /readyz reads the index and /status the sync's report: a probe answered between the two
+  // (clearing the record is a write to DATA_DIR, slow on a busy disk) saw a router ready to
+  // serve whose /status said it served nothing. Both paths: an ordinary build, and a restart
+  // that serves the revision served before because the branch's commit stopped the last process.
+  for (const [left, head] of [[undefined, "good"], ["crashed", "crashed"]] as const) {
+    const source = new MemorySource({ good: GOOD, crashed: GOOD }, head, "good");
+    const clearing = Promise.withResolvers<void>();
+    const cleared = Promise.withResolvers<void>();
+    const journal = new MemoryJournal(left);
+    journal.end = () => {
+      clearing.resolve();
+      return cleared.promise;
+    };
+    const syncer = new Syncer(source, { ...options, buildJournal: journal });
+    const sync = syncer.sync().catch(() => undefined);
+    await clearing.promise;
+    assertEquals([syncer.index, syncer.status().revision], [null, null], `${head}: mid-way`);
+    cleared.resolve();
+    await sync;
+    assertEquals([syncer.index?.revision, syncer.status().revision], ["good", "good"], head);
+  }
+});

@@ -198,6 +198,7 @@ export class Syncer {
    */
   async #loadAndBuild(revision: string, fallback = false): Promise<string> {
     await this.#journal(revision);
+    let index: TopicIndex;
     try {
       const loading = performance.now();
       const files = await this.#source.load(revision);
@@ -213,28 +214,28 @@ export class Syncer {
       try {
         const previous = this.#index;
         const stored = previous ? undefined : await this.#storedTemplates();
-        const index = await buildTopicIndex(files, { ...this.#options, previous, stored });
-        // Recorded before it goes live, so that nothing awaits between the index going live
-        // and /status (and the metrics) saying so.
-        if (!fallback) {
-          await this.#source.remember?.(revision).catch((error) =>
-            this.#logger.warn("cannot record the serving revision", { error: String(error) })
-          );
-        }
-        this.#index = index;
-        if (!fallback) this.#failedRevision = undefined;
-        this.#stored = undefined;
-        if (index.templatesByBlob) this.#options.templateStore?.keep(index.templatesByBlob);
-        return revision;
+        index = await buildTopicIndex(files, { ...this.#options, previous, stored });
       } catch (error) {
         if (error instanceof IndexBuildError && !fallback) {
           this.#failedRevision = { revision, error };
         }
         throw error;
       }
+      if (!fallback) {
+        await this.#source.remember?.(revision).catch((error) =>
+          this.#logger.warn("cannot record the serving revision", { error: String(error) })
+        );
+      }
     } finally {
       await this.#journal(undefined);
     }
+    // Live only now, with every record written: from here nothing awaits until the sync's
+    // outcome is in /status (and the metrics), so /readyz and /status never disagree.
+    this.#index = index;
+    if (!fallback) this.#failedRevision = undefined;
+    this.#stored = undefined;
+    if (index.templatesByBlob) this.#options.templateStore?.keep(index.templatesByBlob);
+    return revision;
   }
 
   /**
