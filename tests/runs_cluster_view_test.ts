@@ -13,20 +13,6 @@ const LABELS = {
   "gitfaas.io/topic": "collect",
 };
 
-async function call(sim: KubeSim, method: string, path: string, body?: unknown) {
-  const response = await fetch(sim.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${sim.token}`,
-      "content-type": method === "PATCH" ? "application/merge-patch+json" : "application/json",
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return JSON.parse(text);
-}
-
 function nextChange(view: ClusterView, uuid: string): Promise<void> {
   return new Promise((resolve) => {
     const stop = view.subscribe((changed) => {
@@ -56,8 +42,8 @@ Deno.test("the view lists, then follows a Job and its pod through to success", a
     },
   };
   // One Job before the view starts (the list), one in a namespace it does not watch.
-  await call(sim, "POST", jobs, job);
-  await call(sim, "POST", "/apis/batch/v1/namespaces/other/jobs", job);
+  await sim.call("POST", jobs, job);
+  await sim.call("POST", "/apis/batch/v1/namespaces/other/jobs", job);
   const view = new ClusterView(kube, ["jobs"]);
   try {
     await view.start();
@@ -65,7 +51,7 @@ Deno.test("the view lists, then follows a Job and its pod through to success", a
     assertEquals(requestViews(view.jobs(), view.pods())[0].status, "pending");
 
     let changed = nextChange(view, UUID);
-    await call(sim, "POST", "/api/v1/namespaces/jobs/pods", {
+    await sim.call("POST", "/api/v1/namespaces/jobs/pods", {
       apiVersion: "v1",
       kind: "Pod",
       metadata: {
@@ -74,7 +60,7 @@ Deno.test("the view lists, then follows a Job and its pod through to success", a
       },
       spec: { containers: [{ name: "c", image: "busybox" }] },
     });
-    await call(sim, "PATCH", "/api/v1/namespaces/jobs/pods/collect-1-abcde/status", {
+    await sim.call("PATCH", "/api/v1/namespaces/jobs/pods/collect-1-abcde/status", {
       status: { phase: "Running" },
     });
     await changed;
@@ -83,14 +69,14 @@ Deno.test("the view lists, then follows a Job and its pod through to success", a
     }
 
     changed = nextChange(view, UUID);
-    await call(sim, "PATCH", `${jobs}/collect-1/status`, {
+    await sim.call("PATCH", `${jobs}/collect-1/status`, {
       status: { conditions: [{ type: "Complete", status: "True" }], succeeded: 1 },
     });
     await changed;
     assertEquals(requestViews(view.jobs(), view.pods())[0].status, "succeeded");
 
     changed = nextChange(view, UUID);
-    await call(sim, "DELETE", `${jobs}/collect-1`);
+    await sim.call("DELETE", `${jobs}/collect-1`);
     await changed;
     assertEquals(view.jobs(), []);
   } finally {

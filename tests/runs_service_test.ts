@@ -10,20 +10,6 @@ import { Runs, TooManyWaitersError } from "../src/runs/runs.ts";
 const RUN = "4bf92f3577b34da6a3ce929d0e0e4736";
 const JOBS = "/apis/batch/v1/namespaces/jobs/jobs";
 
-async function call(sim: KubeSim, method: string, path: string, body?: unknown) {
-  const response = await fetch(sim.url + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${sim.token}`,
-      "content-type": method === "PATCH" ? "application/merge-patch+json" : "application/json",
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return JSON.parse(text);
-}
-
 function jobOf(uuid: string, topic: string, parent?: string) {
   const labels = {
     "app.kubernetes.io/managed-by": "gitfaas",
@@ -70,12 +56,12 @@ const B = "bbbbbbbb-0000-4000-8000-000000000000";
 
 Deno.test("wait returns when the Job completes, and at the timeout before that", async () => {
   await withRuns(async ({ sim, runs }) => {
-    await call(sim, "POST", JOBS, jobOf(A, "collect"));
+    await sim.call("POST", JOBS, jobOf(A, "collect"));
     const early = await runs.wait(A, { timeoutMs: 50 });
     assertEquals(early?.status, "pending");
     const waiting = runs.wait(A, { timeoutMs: 10_000 });
     await new Promise((r) => setTimeout(r, 20));
-    await call(sim, "PATCH", `${JOBS}/collect-job/status`, {
+    await sim.call("PATCH", `${JOBS}/collect-job/status`, {
       status: { conditions: [{ type: "Complete", status: "True" }] },
     });
     assertEquals((await waiting)?.status, "succeeded");
@@ -85,7 +71,7 @@ Deno.test("wait returns when the Job completes, and at the timeout before that",
 
 Deno.test("callers beyond MAX_WAITERS are turned away", async () => {
   await withRuns(async ({ sim, runs }) => {
-    await call(sim, "POST", JOBS, jobOf(A, "collect"));
+    await sim.call("POST", JOBS, jobOf(A, "collect"));
     const first = runs.wait(A, { timeoutMs: 200 });
     const second = runs.wait(A, { timeoutMs: 200 });
     let refused: unknown;
@@ -97,7 +83,7 @@ Deno.test("callers beyond MAX_WAITERS are turned away", async () => {
 
 Deno.test("a binary result round-trips byte for byte", async () => {
   await withRuns(async ({ sim, runs }) => {
-    await call(sim, "POST", JOBS, jobOf(A, "collect"));
+    await sim.call("POST", JOBS, jobOf(A, "collect"));
     await runs.request(A);
     const body = new Uint8Array(256).map((_, i) => i);
     assertEquals(await runs.getResult(A), undefined);
@@ -113,8 +99,8 @@ Deno.test("a binary result round-trips byte for byte", async () => {
 
 Deno.test("cancel with descendants deletes the request's Jobs and its children's", async () => {
   await withRuns(async ({ sim, runs }) => {
-    await call(sim, "POST", JOBS, jobOf(A, "collect"));
-    await call(sim, "POST", JOBS, jobOf(B, "uncompress", A));
+    await sim.call("POST", JOBS, jobOf(A, "collect"));
+    await sim.call("POST", JOBS, jobOf(B, "uncompress", A));
     while (runs.requests({ limit: 10 }).length < 2) await new Promise((r) => setTimeout(r, 5));
     assertEquals((await runs.request(A))?.children, [B]);
     const deleted = await runs.cancel(A, { descendants: true });
@@ -128,8 +114,8 @@ Deno.test("cancel with descendants deletes the request's Jobs and its children's
 
 Deno.test("a run lists its requests as a tree, and a child names its parent's span", async () => {
   await withRuns(async ({ sim, runs }) => {
-    await call(sim, "POST", JOBS, jobOf(A, "collect"));
-    await call(sim, "POST", JOBS, jobOf(B, "uncompress", A));
+    await sim.call("POST", JOBS, jobOf(A, "collect"));
+    await sim.call("POST", JOBS, jobOf(B, "uncompress", A));
     while (runs.requests({ limit: 10 }).length < 2) await new Promise((r) => setTimeout(r, 5));
     const run = runs.run(RUN);
     assertEquals(run?.topic, "collect");

@@ -262,6 +262,31 @@ export class KubeSim {
   }
 
   /**
+   * One request to the simulator as a client would send it (with its token; a PATCH is a JSON
+   * merge patch), for tests that write through the API; throws on an error answer.
+   */
+  // deno-lint-ignore no-explicit-any
+  async call(method: string, path: string, body?: unknown): Promise<any> {
+    const client = this.caPem ? Deno.createHttpClient({ caCerts: [this.caPem] }) : undefined;
+    try {
+      const response = await fetch(this.url + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          "content-type": method === "PATCH" ? "application/merge-patch+json" : "application/json",
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        client,
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+      return JSON.parse(text);
+    } finally {
+      client?.close();
+    }
+  }
+
+  /**
    * Sets the `status` of a stored object as a controller would (merge patch on its `/status`),
    * so watchers see a MODIFIED event: tests play the Job controller and the kubelet with it.
    */
