@@ -34,7 +34,11 @@ export function testCertificates(): Promise<TestCertificates> {
   return cached;
 }
 
-async function openssl(cwd: string, args: string[]): Promise<void> {
+/** P-256 keys: fast to make, and accepted by Go, rustls and Node alike. */
+export const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+/** Runs `openssl` in `cwd`; throws with its error output when it fails. */
+export async function openssl(cwd: string, args: string[]): Promise<void> {
   const { code, stderr } = await new Deno.Command("openssl", {
     args,
     cwd,
@@ -43,19 +47,17 @@ async function openssl(cwd: string, args: string[]): Promise<void> {
     stderr: "piped",
   }).output();
   if (code !== 0) {
-    throw new Error(`openssl ${args[0]} failed: ${new TextDecoder().decode(stderr)}`);
+    throw new Error(`openssl ${args.join(" ")} failed: ${new TextDecoder().decode(stderr)}`);
   }
 }
 
 async function generate(): Promise<TestCertificates> {
   const dir = await Deno.makeTempDir({ prefix: "kube_sim_tls_" });
   try {
-    // P-256 keeps generation fast and is accepted by rustls, Go and Node alike.
-    const curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
     await openssl(dir, [
       "req",
       "-x509",
-      ...curve,
+      ...EC_KEY,
       "-keyout",
       "ca.key",
       "-out",
@@ -71,7 +73,7 @@ async function generate(): Promise<TestCertificates> {
     ]);
     await openssl(dir, [
       "req",
-      ...curve,
+      ...EC_KEY,
       "-keyout",
       "server.key",
       "-out",

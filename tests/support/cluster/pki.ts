@@ -6,6 +6,8 @@
  * @module
  */
 
+import { EC_KEY, openssl } from "../tls.ts";
+
 /** Paths of the files {@linkcode makePki} writes. */
 export interface Pki {
   caCert: string;
@@ -19,27 +21,6 @@ export interface Pki {
   /** Its public key, which verifies them. */
   serviceAccountPub: string;
 }
-
-/** A `openssl` run that failed. */
-export class OpensslError extends Error {
-  override name = "OpensslError";
-}
-
-async function openssl(cwd: string, args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new OpensslError(`openssl ${args.join(" ")} failed: ${new TextDecoder().decode(stderr)}`);
-  }
-}
-
-/** P-256 keys: fast to make, and accepted by Go, rustls and Node alike. */
-const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
 /** Writes a key and a certificate signed by the CA, with the given extensions. */
 async function signed(
