@@ -20,31 +20,18 @@
  */
 
 import { GitSource } from "../src/git/git_source.ts";
-import { DEFAULT_DENIED_KINDS, parseKindList, type Policy } from "../src/policy/policy.ts";
 import { DEFAULTS } from "../src/settings/settings.ts";
 import { Syncer } from "../src/sync/syncer.ts";
 import { FileTemplateStore } from "../src/topics/template_store.ts";
 import { buildTopicIndex } from "../src/topics/topic_index.ts";
-import { silenceYamlDebugSwitches } from "../src/render/yaml_debug_switches.ts";
+import { benchBuildOptions } from "./lib/build_options.ts";
 import { reply } from "./lib/child.ts";
 import { memoryOf } from "./lib/proc.ts";
 import { median, round } from "./lib/stats.ts";
 
-// As the router does at start.
-silenceYamlDebugSwitches();
 const [mode, dir] = Deno.args;
 const POLLS = 20;
-const policy: Policy = {
-  deniedKinds: parseKindList(DEFAULT_DENIED_KINDS),
-  allowedClusterKinds: [],
-  allowedNamespaces: new Set(["default"]),
-};
-const options = {
-  configPath: "config.json",
-  policy,
-  maxManifestsPerTopic: DEFAULTS.maxManifestsPerTopic,
-  maxObjectsPerPublish: DEFAULTS.maxObjectsPerPublish,
-};
+const options = benchBuildOptions();
 const before = memoryOf();
 const limit = (name: string, fallback: number) => {
   const value = Deno.env.get(name);

@@ -13,24 +13,14 @@
  */
 
 import { GitSource } from "../src/git/git_source.ts";
-import { DEFAULT_DENIED_KINDS, parseKindList, type Policy } from "../src/policy/policy.ts";
 import { DEFAULTS } from "../src/settings/settings.ts";
 import { buildTopicIndex, type TopicIndex } from "../src/topics/topic_index.ts";
+import { benchBuildOptions } from "./lib/build_options.ts";
 import { commands, reply } from "./lib/child.ts";
 import { round } from "./lib/stats.ts";
 
 const [dir] = Deno.args;
-const policy: Policy = {
-  deniedKinds: parseKindList(DEFAULT_DENIED_KINDS),
-  allowedClusterKinds: [],
-  allowedNamespaces: new Set(["default"]),
-};
-const options = {
-  configPath: "config.json",
-  policy,
-  maxManifestsPerTopic: DEFAULTS.maxManifestsPerTopic,
-  maxObjectsPerPublish: DEFAULTS.maxObjectsPerPublish,
-};
+const options = benchBuildOptions();
 const source = new GitSource({
   url: Deno.env.get("GIT_URL")!,
   branch: "main",
