@@ -160,3 +160,48 @@ Deno.test("a replica that stops while its Lease is being renewed leaves no Lease
   await renewed.promise;
   assertEquals(lease, false, "the stopped replica's Lease is still there: /status lists it");
 });
+
+Deno.test("a replica that cannot read sync requests still renews its Lease", async () => {
+  // RBAC (or the API server) refuses the list of the shared ConfigMap: the replica must still
+  // be listed live, or /status would hide the very replica that has the problem.
+  const renewed = Promise.withResolvers<void>();
+  const kube = new FakeKube({
+    answer: (request) => {
+      if (request.method === "GET" && request.path.includes("/configmaps")) {
+        return Promise.resolve(fakeAnswer(403, {
+          kind: "Status",
+          status: "Failure",
+          reason: "Forbidden",
+          code: 403,
+          message: "configmaps is forbidden",
+        }));
+      }
+      if (request.method === "PATCH" && request.path.includes("/leases/")) renewed.resolve();
+      return Promise.resolve(fakeAnswer(200, request.body));
+    },
+  });
+  const replicas = new Replicas({
+    kube,
+    identity: { name: "r1", namespace: "gitfaas" },
+    syncer: {
+      index: { revision: "abc" },
+      sync: () => Promise.resolve(),
+      status: () => ({
+        revision: "abc",
+        indexBuiltAt: null,
+        topics: 0,
+        lastSync: null,
+        lastGoodSyncAt: null,
+        consecutiveFailures: 0,
+      }),
+    },
+    logger: silentLogger,
+  });
+  replicas.start();
+  try {
+    const timeout = setTimeout(() => renewed.reject(new Error("no Lease renewal in 5 s")), 5000);
+    await renewed.promise.finally(() => clearTimeout(timeout));
+  } finally {
+    await replicas.stop();
+  }
+});

@@ -62,10 +62,16 @@ export class Replicas {
     this.#follower = new RevisionFollower(options.syncer, { logger: options.logger });
   }
 
-  /** Watches sync requests (the current one is followed at once) and starts the heartbeat. */
+  /**
+   * Starts the heartbeat, then watches sync requests (the current one is followed at once).
+   * Resolves after the first list of sync requests; the heartbeat does not wait for it, so a
+   * replica that cannot read them (RBAC, API server trouble) still shows in `/status`, with its
+   * own health.
+   */
   async start(): Promise<void> {
     const { kube, identity, logger } = this.#options;
     let failing = false;
+    this.#beat();
     await watchSyncRequests(kube, {
       namespace: identity.namespace,
       signal: this.#stop.signal,
@@ -79,7 +85,6 @@ export class Replicas {
         failing = true;
       },
     });
-    this.#beat();
   }
 
   /** The namespace of the replicas' shared objects. */
