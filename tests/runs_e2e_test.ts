@@ -156,7 +156,12 @@ Deno.test("the example pipeline is one run: tree, statuses, result, wait, tokens
         }],
       });
       kube.setStatus("batch/v1", "Job", jobB.metadata.namespace, jobB.metadata.name, {
-        conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded" }],
+        conditions: [{
+          type: "Failed",
+          status: "True",
+          reason: "BackoffLimitExceeded",
+          message: "Job has reached the specified backoff limit",
+        }],
       });
       await router.waitFor(async () =>
         (await router.call(`/runs/${runId}`, { headers: operator })).body.status === "failed"
@@ -170,6 +175,9 @@ Deno.test("the example pipeline is one run: tree, statuses, result, wait, tokens
       );
       const line = router.logs().find((l) => l.message === "a published Job failed")!;
       assertEquals([line.level, line.runId, line.topic], ["warn", runId, "timeToUncompress"]);
+      // The Job's own words, under a name of their own: not a second "message" field that the
+      // logger has to rename.
+      assertStringIncludes(String(line.detail), "backoff limit");
     });
 
     await t.step("another router process answers the same run identically", async () => {

@@ -65,7 +65,7 @@ export function startRuns(kube: KubeConnection, options: StartRunsOptions): Runs
         topic,
         job: `${job.metadata.namespace}/${job.metadata.name}`,
         reason: status.reason,
-        ...(status.message ? { message: status.message } : {}),
+        ...(status.message ? { detail: status.message } : {}),
       });
     },
   });
