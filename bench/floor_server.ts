@@ -1,20 +1,30 @@
 /**
  * The floors a publish is compared with, each an HTTP server in its own process:
  *
- * - `bare`: `Deno.serve` reading the body and answering 202: the cost of HTTP alone.
+ * - `bare`: reading the body and answering 202: the cost of HTTP alone.
  * - `proxy`: the same, plus one request per manifest to the API server simulator, sent like a
- *   publish sends it (server-side apply of a new Job, JSON body, bearer token, TLS with the
- *   simulator's CA, kept-alive HTTP/1.1 connections). `POST /?hops=3` makes three in a row, like a
+ *   publish sends it (server-side apply of a new Job, JSON body, bearer token, kept-alive
+ *   HTTP/1.1 connections). Over HTTPS (SIM_CA set) through a `Deno.HttpClient` holding the CA,
+ *   HTTP/1.1 only; over plain HTTP (no SIM_CA) through `fetch`'s default client: both exactly
+ *   as `src/kube/connection.ts` does. `POST /?hops=3` makes three in a row, like a
  *   three-manifest topic.
  *
- * Prints `{port}` when listening.
- * Run: `deno run -A bench/floor_server.ts bare|proxy` (proxy reads SIM_URL, SIM_TOKEN, SIM_CA).
+ * Each on one of two servers, with the same handler: `deno` (`Deno.serve`), or `node`: the
+ * router's own server, `serve()` of `src/app/serve.ts` (`node:http` with the router's default
+ * timeouts and connection cap, requests turned into web `Request`s by `fetch_adapter.ts`), so
+ * the difference between the two is what the router pays for its choice of server.
+ *
+ * Prints `{port, pid}` when listening.
+ * Run: `deno run -A bench/floor_server.ts bare|proxy [deno|node]` (proxy reads SIM_URL,
+ * SIM_TOKEN and, for HTTPS, SIM_CA).
  * @module
  */
 
+import { serve } from "../src/app/serve.ts";
+import { DEFAULTS } from "../src/settings/settings.ts";
 import { reply } from "./lib/child.ts";
 
-const mode = Deno.args[0];
+const [mode, serverKind = "deno"] = Deno.args;
 const NAMESPACE = "default";
 
 function bare(request: Request): Promise<Response> {
@@ -25,11 +35,12 @@ function bare(request: Request): Promise<Response> {
 
 function proxy(): (request: Request) => Promise<Response> {
   const server = Deno.env.get("SIM_URL")!;
-  // HTTP/1.1, like the router (see src/kube/connection.ts).
-  const client = Deno.createHttpClient({
-    caCerts: [Deno.readTextFileSync(Deno.env.get("SIM_CA")!)],
-    http2: false,
-  });
+  const ca = Deno.env.get("SIM_CA");
+  // HTTP/1.1 over TLS, the default client over plain HTTP, like the router (see
+  // src/kube/connection.ts).
+  const client = ca
+    ? Deno.createHttpClient({ caCerts: [Deno.readTextFileSync(ca)], http2: false })
+    : undefined;
   const headers = {
     authorization: `Bearer ${Deno.env.get("SIM_TOKEN")}`,
     accept: "application/json",
@@ -94,7 +105,18 @@ function job(name: string, body: Uint8Array) {
 }
 
 const handler = mode === "bare" ? bare : mode === "proxy" ? proxy() : undefined;
-if (!handler) throw new Error(`usage: floor_server.ts bare|proxy, got ${mode}`);
-const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler);
-reply({ port: server.addr.port, pid: Deno.pid });
+if (!handler || !["deno", "node"].includes(serverKind)) {
+  throw new Error(`usage: floor_server.ts bare|proxy [deno|node], got ${Deno.args.join(" ")}`);
+}
+const port = serverKind === "deno"
+  ? Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler).addr.port
+  : (await serve(handler, {
+    hostname: "127.0.0.1",
+    port: 0,
+    headerTimeoutMs: DEFAULTS.headerTimeoutMs,
+    bodyTimeoutMs: DEFAULTS.bodyTimeoutMs,
+    idleTimeoutMs: DEFAULTS.idleTimeoutMs,
+    maxConnections: DEFAULTS.maxConnections,
+  })).port;
+reply({ port, pid: Deno.pid });
 Deno.addSignalListener("SIGTERM", () => Deno.exit(0));

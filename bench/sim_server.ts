@@ -8,11 +8,18 @@
  * over TLS leaves Nagle's algorithm on, and every answer larger than about 800 bytes then waits
  * ~40 ms for the client's delayed ACK, which would measure the simulator, not the clients.
  *
- * Prints `{url, token, caFile, kubeconfig, pid}` once listening, then answers commands on
- * standard input, one JSON line each: `latency <ms>` sets the latency added to every answer;
- * `stats` reports and clears the request log (count per verb, answers that were not 2xx).
+ * The simulator's plain-HTTP listener is offered too (`httpUrl`, `httpKubeconfig`), for an API
+ * server reached without TLS (a local proxy, `kubectl proxy`, a sidecar): the router and the
+ * proxy floor then make the same call without the TLS work on either side.
  *
- * Run: `deno run -A bench/sim_server.ts <dir>` (writes `<dir>/kubeconfig` and `<dir>/ca.pem`).
+ * Prints `{url, httpUrl, token, caFile, kubeconfig, httpKubeconfig, pid}` once listening, then
+ * answers commands on standard input, one JSON line each: `latency <ms>` sets the latency added
+ * to every answer; `stats` reports and clears the request log (count per verb, answers that
+ * were not 2xx); `clear` deletes every Job and ConfigMap in `default` (between routers, so
+ * each lists and caches only its own).
+ *
+ * Run: `deno run -A bench/sim_server.ts <dir>` (writes `<dir>/kubeconfig`,
+ * `<dir>/kubeconfig-http` and `<dir>/ca.pem`).
  * @module
  */
 
@@ -45,35 +52,15 @@ await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
 const url = `https://127.0.0.1:${(front.address() as net.AddressInfo).port}`;
 
 await Deno.writeTextFile(`${dir}/ca.pem`, certs.caPem);
-await Deno.writeTextFile(
-  `${dir}/kubeconfig`,
-  [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters:",
-    "- name: kube-sim",
-    "  cluster:",
-    `    server: ${JSON.stringify(url)}`,
-    `    certificate-authority-data: ${JSON.stringify(btoa(certs.caPem))}`,
-    "users:",
-    "- name: kube-sim",
-    "  user:",
-    `    token: ${JSON.stringify(sim.token)}`,
-    "contexts:",
-    "- name: kube-sim",
-    "  context:",
-    "    cluster: kube-sim",
-    "    user: kube-sim",
-    "    namespace: default",
-    "current-context: kube-sim",
-    "",
-  ].join("\n"),
-);
+await Deno.writeTextFile(`${dir}/kubeconfig`, kubeconfig(url, certs.caPem));
+await Deno.writeTextFile(`${dir}/kubeconfig-http`, kubeconfig(sim.url));
 reply({
   url,
+  httpUrl: sim.url,
   token: sim.token,
   caFile: `${dir}/ca.pem`,
   kubeconfig: `${dir}/kubeconfig`,
+  httpKubeconfig: `${dir}/kubeconfig-http`,
   pid: Deno.pid,
 });
 
@@ -91,7 +78,49 @@ for await (const line of commands()) {
     }
     reply({ requests: sim.requests.length, byVerb, non2xx });
     sim.requests.length = 0;
+  } else if (name === "clear") {
+    for (
+      const path of [
+        "/apis/batch/v1/namespaces/default/jobs",
+        "/api/v1/namespaces/default/configmaps",
+      ]
+    ) {
+      await sim.call("DELETE", path);
+    }
+    sim.requests.length = 0;
+    reply({ cleared: true });
   } else reply({ error: `unknown command ${line}` });
 }
 front.close();
 await sim.close();
+
+/**
+ * A kubeconfig with the simulator's token: with the CA for the TLS front; for the plain
+ * listener with `insecure-skip-tls-verify: true`, because client-node (which reads the router's
+ * kubeconfig) refuses an `http://` server without it, although there is no TLS to skip.
+ */
+function kubeconfig(server: string, caPem?: string): string {
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: kube-sim",
+    "  cluster:",
+    `    server: ${JSON.stringify(server)}`,
+    caPem
+      ? `    certificate-authority-data: ${JSON.stringify(btoa(caPem))}`
+      : "    insecure-skip-tls-verify: true",
+    "users:",
+    "- name: kube-sim",
+    "  user:",
+    `    token: ${JSON.stringify(sim.token)}`,
+    "contexts:",
+    "- name: kube-sim",
+    "  context:",
+    "    cluster: kube-sim",
+    "    user: kube-sim",
+    "    namespace: default",
+    "current-context: kube-sim",
+    "",
+  ].join("\n");
+}

@@ -38,6 +38,8 @@ export interface LoadResult extends Summary {
   concurrency: number;
   /** Statuses seen, with counts (`0`: no answer). */
   statuses: Record<string, number>;
+  /** Requests that got an HTTP answer, whatever its status, warm-up included. */
+  answered: number;
   /** The first unexpected answer, to tell what went wrong. */
   firstError?: string;
 }
@@ -108,6 +110,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     concurrency: options.concurrency,
     ...summarize(latencies, errors, seconds),
     statuses,
+    answered: Object.entries(statuses).reduce((sum, [s, n]) => sum + (s === "0" ? 0 : n), 0),
     ...(firstError ? { firstError } : {}),
   };
 }

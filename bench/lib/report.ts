@@ -6,7 +6,13 @@
 import type { MicroResult } from "./deno_bench.ts";
 import type { FanoutResult } from "../fanout.ts";
 import type { FootprintResult, RssProbe } from "../footprint.ts";
-import type { PublishCell, PublishResults } from "../publish.ts";
+import {
+  findCell,
+  PACED_PER_SECOND,
+  type PublishCell,
+  type PublishResults,
+  type Transport,
+} from "../publish.ts";
 import type { LargeFileResult, SyncResult } from "../sync.ts";
 import type { TransportRow } from "../transport.ts";
 import type { Distribution } from "./stats.ts";
@@ -53,11 +59,16 @@ function cell(
   latencyMs: number,
   concurrency: number,
   variant: PublishCell["variant"] = "closed",
+  transport: Transport = "https",
 ): PublishCell | undefined {
-  return cells.find((c) =>
-    c.target === target && c.topic === topic && c.latencyMs === latencyMs &&
-    c.concurrency === concurrency && c.variant === variant
-  );
+  return findCell(cells, {
+    target,
+    topic: topic as PublishCell["topic"],
+    latencyMs,
+    concurrency,
+    variant,
+    transport,
+  });
 }
 
 /** Router-added latency: the router's percentile minus the one-hop proxy's, same cell. */
@@ -67,16 +78,24 @@ export function addedLatency(
   latencyMs: number,
   concurrency: number,
   variant: PublishCell["variant"] = "closed",
+  transport: Transport = "https",
 ): { p50: number; p99: number } | undefined {
-  const router = cell(cells, "router", topic, latencyMs, concurrency, variant);
-  const proxy = cell(cells, "floor-proxy", topic, latencyMs, concurrency, variant);
+  const router = cell(cells, "router", topic, latencyMs, concurrency, variant, transport);
+  const proxy = cell(cells, "floor-proxy", topic, latencyMs, concurrency, variant, transport);
   if (!router || !proxy) return undefined;
   return { p50: router.p50Ms - proxy.p50Ms, p99: router.p99Ms - proxy.p99Ms };
 }
 
-/** The publish tables, one per topic. */
+const rate = (c: PublishCell | undefined, bold = false) =>
+  c
+    ? `${bold ? "**" : ""}${f(c.perSecond, 0)}${bold ? "**" : ""} (${f(c.p50Ms, 2)} / ${
+      f(c.p99Ms, 2)
+    })`
+    : "–";
+
+/** The publish tables over HTTPS, one per topic. */
 export function publishTables(results: PublishResults): string {
-  const { cells } = results;
+  const cells = results.cells.filter((c) => c.transport !== "http");
   const latencies = [...new Set(cells.map((c) => c.latencyMs))];
   const concurrencies = [...new Set(cells.map((c) => c.concurrency))];
   const out: string[] = [];
@@ -93,10 +112,8 @@ export function publishTables(results: PublishResults): string {
           `${latencyMs} ms`,
           c,
           latencyMs === 0 && bare ? f(bare.perSecond, 0) : "",
-          proxy ? `${f(proxy.perSecond, 0)} (${f(proxy.p50Ms, 2)} / ${f(proxy.p99Ms, 2)})` : "–",
-          router
-            ? `**${f(router.perSecond, 0)}** (${f(router.p50Ms, 2)} / ${f(router.p99Ms, 2)})`
-            : "–",
+          rate(proxy),
+          rate(router, true),
           router && proxy ? `${f((100 * router.perSecond) / proxy.perSecond, 0)} %` : "–",
           kubectl
             ? `${f(kubectl.perSecond, 1)} (${f(kubectl.p50Ms, 0)} / ${f(kubectl.p99Ms, 0)})`
@@ -127,6 +144,61 @@ export function publishTables(results: PublishResults): string {
   return out.join("\n\n");
 }
 
+/** Issue 19's targets: router ÷ one-hop proxy in CPU per publish and in throughput. */
+export const RATIO_TARGETS = { cpu: 1.25, throughputAt16: 0.85 };
+
+/**
+ * Router against the one-hop proxy on both servers, per transport and concurrency (one Job,
+ * simulator answering at once): throughput, CPU per publish of each, the ratios with their
+ * targets, and how much of the CPU gap the `node:http` server explains.
+ */
+export function proxyComparisonTable(results: PublishResults): string {
+  const rows = results.ratios.map((r) => {
+    const where = { topic: "job", latencyMs: 0, concurrency: r.concurrency } as const;
+    const get = (target: PublishCell["target"]) =>
+      findCell(results.cells, { ...where, target, transport: r.transport });
+    const [bare, bareNode, proxy, proxyNode, router] = [
+      get("floor-bare"),
+      get("floor-bare-node"),
+      get("floor-proxy"),
+      get("floor-proxy-node"),
+      get("router"),
+    ];
+    const cpu = (c: PublishCell | undefined) => c ? f(c.cpuMsPerRequest.server, 3) : "–";
+    const at16 = r.concurrency === 16;
+    return [
+      r.transport.toUpperCase(),
+      r.concurrency,
+      `${f(bare?.perSecond ?? NaN, 0)} / ${f(bareNode?.perSecond ?? NaN, 0)}`,
+      `${cpu(bare)} / ${cpu(bareNode)}`,
+      `${f(proxy?.perSecond ?? NaN, 0)} / ${f(proxyNode?.perSecond ?? NaN, 0)}`,
+      `${cpu(proxy)} / ${cpu(proxyNode)}`,
+      `**${f(router?.perSecond ?? NaN, 0)}**`,
+      `**${cpu(router)}**`,
+      `**${f(r.cpu, 2)}×** (${f(r.cpuVsNodeProxy, 2)}×)`,
+      r.cpu <= RATIO_TARGETS.cpu ? "met" : "**missed**",
+      `${f(100 * r.serverShareOfGap, 0)} %`,
+      `**${f(100 * r.throughput, 0)} %**`,
+      at16 ? (r.throughput >= RATIO_TARGETS.throughputAt16 ? "met" : "**missed**") : "",
+    ];
+  });
+  return table([
+    "API server",
+    "callers",
+    "bare 202 /s (Deno.serve / node:http)",
+    "bare CPU ms/request (Deno.serve / node:http)",
+    "proxy /s (Deno.serve / node:http)",
+    "proxy CPU ms/request (Deno.serve / node:http)",
+    "router /s",
+    "router CPU ms/publish",
+    `router ÷ proxy, CPU (÷ node:http proxy); target ≤ ${RATIO_TARGETS.cpu}×`,
+    "verdict",
+    "share of the router's extra CPU the node:http server explains",
+    `router ÷ proxy, throughput; target ≥ ${100 * RATIO_TARGETS.throughputAt16} % at 16`,
+    "verdict",
+  ], rows);
+}
+
 /** Router and one-hop proxy publishing the larger message. */
 export function largeTable(results: PublishResults): string {
   const rows = [1, 16].flatMap((c) => {
@@ -135,8 +207,8 @@ export function largeTable(results: PublishResults): string {
     if (!proxy || !router) return [];
     return [[
       c,
-      `${f(proxy.perSecond, 0)} (${f(proxy.p50Ms, 2)} / ${f(proxy.p99Ms, 2)})`,
-      `**${f(router.perSecond, 0)}** (${f(router.p50Ms, 2)} / ${f(router.p99Ms, 2)})`,
+      rate(proxy),
+      rate(router, true),
       `${f((100 * router.perSecond) / proxy.perSecond, 0)} %`,
     ]];
   });
@@ -146,25 +218,37 @@ export function largeTable(results: PublishResults): string {
   );
 }
 
-/** Router and one-hop proxy at 16 callers, paced below saturation. */
+/** Issue 19's target for the latency the router adds, paced below saturation. */
+export const ADDED_LATENCY_TARGET = { p50Ms: 1, p99Ms: 5 };
+
+/** Router and one-hop proxy at 16 callers, paced below saturation, per transport. */
 export function pacedTable(results: PublishResults): string {
-  const rows = [...new Set(results.cells.map((c) => c.latencyMs))].flatMap((latencyMs) => {
-    const proxy = cell(results.cells, "floor-proxy", "job", latencyMs, 16, "paced");
-    const router = cell(results.cells, "router", "job", latencyMs, 16, "paced");
-    const added = addedLatency(results.cells, "job", latencyMs, 16, "paced");
-    if (!proxy || !router || !added) return [];
-    return [[
-      `${latencyMs} ms`,
-      `${f(proxy.perSecond, 0)} (${f(proxy.p50Ms, 2)} / ${f(proxy.p99Ms, 2)})`,
-      `${f(router.perSecond, 0)} (${f(router.p50Ms, 2)} / ${f(router.p99Ms, 2)})`,
-      `**${f(added.p50, 2)} / ${f(added.p99, 2)}**`,
-    ]];
-  });
+  const transports = [...new Set(results.cells.map((c) => c.transport))];
+  const latencies = [...new Set(results.cells.map((c) => c.latencyMs))];
+  const rows = transports.flatMap((transport) =>
+    latencies.flatMap((latencyMs) => {
+      const proxy = cell(results.cells, "floor-proxy", "job", latencyMs, 16, "paced", transport);
+      const router = cell(results.cells, "router", "job", latencyMs, 16, "paced", transport);
+      const added = addedLatency(results.cells, "job", latencyMs, 16, "paced", transport);
+      if (!proxy || !router || !added) return [];
+      const met = added.p50 < ADDED_LATENCY_TARGET.p50Ms && added.p99 < ADDED_LATENCY_TARGET.p99Ms;
+      return [[
+        transport.toUpperCase(),
+        `${latencyMs} ms`,
+        rate(proxy),
+        rate(router),
+        `**${f(added.p50, 2)} / ${f(added.p99, 2)}**`,
+        met ? "met" : "**missed**",
+      ]];
+    })
+  );
   return table([
+    "API server",
     "sim latency",
     "one-hop proxy /s (p50 / p99 ms)",
     "router /s (p50 / p99 ms)",
-    "router-added p50 / p99 ms",
+    `router-added p50 / p99 ms; target < ${ADDED_LATENCY_TARGET.p50Ms} / < ${ADDED_LATENCY_TARGET.p99Ms}`,
+    "verdict",
   ], rows);
 }
 
@@ -177,26 +261,32 @@ export function transportTable(rows: TransportRow[]): string {
   );
 }
 
-/** CPU per request of each process, by target. */
+/** CPU per request of each process, by target and transport (simulator answering at once). */
 export function cpuTable(results: PublishResults): string {
   const rows = results.cells.filter((c) => c.latencyMs === 0 && c.variant === "closed").map((
     c,
   ) => [
+    c.transport === "none" ? "–" : c.transport.toUpperCase(),
     c.target,
     c.topic,
     c.concurrency,
+    c.answered,
     f(c.cpuMsPerRequest.server, 3),
     f(c.cpuMsPerRequest.sim, 3),
     f(c.cpuMsPerRequest.loadGenerator, 3),
+    f(c.cpuMsPerRequest.server + c.cpuMsPerRequest.sim + c.cpuMsPerRequest.loadGenerator, 3),
     Object.entries(c.simRequests).map(([verb, n]) => `${verb} ${n}`).join(", "),
   ]);
   return table([
+    "API server",
     "target",
     "topic",
     "callers",
+    "requests answered",
     "server CPU ms/request",
     "simulator CPU ms/request",
     "load generator CPU ms/request",
+    "all three",
     "API requests seen",
   ], rows);
 }
@@ -364,12 +454,21 @@ export function verdicts(results: Results): Verdict[] {
       c.target === "router" && c.topic === "job" && c.variant === "closed"
     )
       .map((c) => {
-        const proxy = cell(cells, "floor-proxy", "job", c.latencyMs, c.concurrency)!;
+        const proxy = cell(
+          cells,
+          "floor-proxy",
+          "job",
+          c.latencyMs,
+          c.concurrency,
+          "closed",
+          c.transport,
+        )!;
         return { c, ratio: c.perSecond / proxy.perSecond };
       });
     const worst = ratios.reduce((a, b) => (b.ratio < a.ratio ? b : a));
     out.push({
-      target: "publish throughput ≥ 70 % of the one-hop proxy (one-Job topic, every cell)",
+      target:
+        "publish throughput ≥ 70 % of the one-hop proxy (one-Job topic, every cell, HTTPS then HTTP)",
       measured: ratios.map((r) => `${f(100 * r.ratio, 0)} %`).join(", ") +
         ` (lowest: ${r0(worst.c)})`,
       met: worst.ratio >= 0.7,
@@ -394,19 +493,50 @@ export function verdicts(results: Results): Verdict[] {
       met: vsKubectl.length ? Math.min(...vsKubectl) >= 100 : null,
     });
     for (const variant of ["closed", "paced"] as const) {
-      const added = [0, 5].flatMap((l) => {
-        const a = addedLatency(cells, "job", l, 16, variant);
-        return a ? [{ l, ...a }] : [];
-      });
+      const added = (["https", "http"] as const).flatMap((transport) =>
+        [0, 5].flatMap((l) => {
+          const a = addedLatency(cells, "job", l, 16, variant, transport);
+          return a ? [{ l, transport, ...a }] : [];
+        })
+      );
       if (added.length === 0) continue;
       out.push({
         target: `router-added latency at 16 callers: p50 < 1 ms, p99 < 5 ms (${
           variant === "closed" ? "back to back, CPU saturated" : "paced below saturation"
         })`,
-        measured: added.map((a) => `p50 ${f(a.p50, 2)} ms, p99 ${f(a.p99, 2)} ms (sim +${a.l} ms)`)
-          .join("; "),
-        met: added.every((a) => a.p50 < 1 && a.p99 < 5),
+        measured: added.map((a) =>
+          `${a.transport.toUpperCase()}, sim +${a.l} ms: p50 ${f(a.p50, 2)} ms, p99 ${
+            f(a.p99, 2)
+          } ms`
+        ).join("; "),
+        met: added.every((a) =>
+          a.p50 < ADDED_LATENCY_TARGET.p50Ms && a.p99 < ADDED_LATENCY_TARGET.p99Ms
+        ),
       });
+    }
+    for (const transport of ["https", "http"] as const) {
+      const ratios = results.publish!.ratios.filter((r) => r.transport === transport);
+      if (ratios.length === 0) continue;
+      const name = transport.toUpperCase();
+      out.push({
+        target: `router CPU per publish ≤ ${RATIO_TARGETS.cpu}× the one-hop proxy's ` +
+          `(${name} to the API server, one Job, 1 / 16 / 64 callers)`,
+        measured: ratios.map((r) =>
+          `${f(r.cpu, 2)}× (${r.concurrency}; ${f(r.cpuVsNodeProxy, 2)}× the node:http proxy's)`
+        ).join(", "),
+        met: ratios.every((r) => r.cpu <= RATIO_TARGETS.cpu),
+      });
+      const at16 = ratios.find((r) => r.concurrency === 16);
+      if (at16) {
+        out.push({
+          target: `router throughput ≥ ${100 * RATIO_TARGETS.throughputAt16} % of the one-hop ` +
+            `proxy's at 16 callers (${name}, one Job)`,
+          measured: `${f(100 * at16.throughput, 0)} % (1 caller: ${
+            f(100 * (ratios.find((r) => r.concurrency === 1)?.throughput ?? NaN), 0)
+          } %, 64: ${f(100 * (ratios.find((r) => r.concurrency === 64)?.throughput ?? NaN), 0)} %)`,
+          met: at16.throughput >= RATIO_TARGETS.throughputAt16,
+        });
+      }
     }
   }
   const big = results.sync?.find((s) => s.manifests === 10_000);
@@ -516,15 +646,18 @@ export function markdown(results: Results): string {
   ];
   if (results.publish) {
     parts.push(
-      "### Publish\n\n" + publishTables(results.publish),
-      `### 16 callers paced at ${
-        results.publish.cells.find((c) => c.variant === "paced")?.perSecond.toFixed(0) ?? "–"
-      } publishes/s, below saturation\n\n` + pacedTable(results.publish),
+      "### Publish (HTTPS to the API server)\n\n" + publishTables(results.publish),
+      "### Router ÷ one-hop proxy, HTTPS and HTTP, CPU per request of each process " +
+        "(issue 19; one Job, simulator answering at once)\n\n" +
+        proxyComparisonTable(results.publish),
+      `### 16 callers paced at ${PACED_PER_SECOND} publishes/s, below saturation\n\n` +
+        pacedTable(results.publish),
       `### A larger message (${
         results.publish.cells.find((c) => c.variant === "large-message")?.bodyBytes ?? "–"
-      } B body; the Job sent is about 2.9 KB), simulator answering at once\n\n` +
+      } B body; the Job sent is about 2.9 KB), HTTPS, simulator answering at once\n\n` +
         largeTable(results.publish),
-      "### CPU per request (simulator answering at once)\n\n" + cpuTable(results.publish),
+      "### CPU per request of each process (simulator answering at once)\n\n" +
+        cpuTable(results.publish),
     );
   }
   if (results.transport?.length) {
