@@ -1,29 +1,38 @@
 /**
  * CPU profiles of the router, to see where its time goes before optimising.
  *
- * - `publish [topic] [callers] [seconds]`: the router runs as `deno task start` does, plus
- *   `--cpu-prof`, against the simulator process, under the publish load of the benchmark
- *   (default: topic `job`, 16 callers, 5 s); it is stopped with SIGTERM, which writes the
- *   profile.
+ * - `publish [topic] [callers] [seconds] [--http]`: the router runs as `deno task start` does,
+ *   plus `--cpu-prof`, against the simulator process (over HTTPS through its TLS front, or
+ *   over plain HTTP with `--http`), under the publish load of the benchmark, the load
+ *   generator in its own process (default: topic `job`, 16 callers, 5 s); it is stopped with
+ *   SIGTERM, which writes the profile. Only the samples from the first publish to the last
+ *   count, so start-up is left out.
  * - `build [manifests]`: the index build from a warm cache (`sync_child.ts warm`) under
  *   `--cpu-prof` (default 1,000 manifests).
  *
- * Prints the hottest functions and the profile's path.
+ * Prints, for the busy share of the profile (idle samples left out): the time per bucket (router
+ * code by folder, the `node:http` server, the `fetch` client, the runtime, GC, native work;
+ * `bucketOf` in `cpuprofile_top.ts`) and the top functions by self time, each as a share of the
+ * busy time and in µs per publish; the router's CPU per publish from `/proc` over the same load;
+ * then the profile's path.
  * Run: `deno run -A bench/profile.ts publish|build ...`.
  * @module
  */
 
 import { GitServer } from "../tests/support/git_server.ts";
-import { hotFunctions, hotModules } from "./cpuprofile_top.ts";
+import { busyProfile, busyReport, type CpuProfile, windowOf } from "./cpuprofile_top.ts";
 import { BenchChild } from "./lib/child.ts";
 import type { BenchContext } from "./lib/context.ts";
 import { routerEnv } from "./lib/context.ts";
-import { runLoad } from "./lib/load.ts";
+import type { LoadOptions, LoadResult } from "./lib/load.ts";
+import { cpuMsOf } from "./lib/proc.ts";
 import { FILES, PUBLISH } from "./lib/templates.ts";
 import { manyManifestsRepo } from "./sync.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const [what = "publish", ...rest] = Deno.args;
+const flags = Deno.args.filter((arg) => arg.startsWith("--"));
+const [what = "publish", ...rest] = Deno.args.filter((arg) => !arg.startsWith("--"));
+const http = flags.includes("--http");
 const work = await Deno.makeTempDir({ prefix: "gitfaas-profile-" });
 const profiles = `${work}/profiles`;
 const git = await GitServer.start();
@@ -36,35 +45,27 @@ const context: BenchContext = {
 };
 
 try {
+  let load: { requests: number; cpuUsPerRequest: number } | undefined;
   if (what === "publish") {
-    await profilePublish(rest[0] ?? "job", Number(rest[1] ?? 16), Number(rest[2] ?? 5));
+    load = await profilePublish(rest[0] ?? "job", Number(rest[1] ?? 16), Number(rest[2] ?? 5));
   } else if (what === "build") await profileBuild(Number(rest[0] ?? 1000));
   else throw new Error(`usage: profile.ts publish|build, got ${what}`);
   const [file] = [...Deno.readDirSync(profiles)].filter((e) => e.name.endsWith(".cpuprofile"));
   const path = `${profiles}/${file.name}`;
-  const rows = hotFunctions(JSON.parse(await Deno.readTextFile(path)));
-  const print = (title: string, list: typeof rows, field: "selfPercent" | "totalPercent") => {
-    console.log(`\n${title}`);
-    for (const r of list.slice(0, 30)) {
-      console.log(`${String(r[field]).padStart(5)} %  ${r.name}  ${r.location}`);
-    }
-  };
-  print("self time", [...rows].sort((a, b) => b.selfMs - a.selfMs), "selfPercent");
-  console.log("\nself time by file");
-  for (const m of hotModules(rows).slice(0, 20)) {
-    console.log(`${String(m.selfPercent).padStart(5)} %  ${m.module}`);
-  }
-  print(
-    "total time, router code",
-    rows.filter((r) => /^(src|main\.ts)/.test(r.location)).sort((a, b) => b.totalMs - a.totalMs),
-    "totalPercent",
-  );
+  const profile = JSON.parse(await Deno.readTextFile(path)) as CpuProfile;
+  // A publish profile counts from the first publish to the last: not the start-up.
+  const window = what === "publish" ? windowOf(profile, "src/http/routes/publish.ts") : undefined;
+  console.log(`\n${busyReport(busyProfile(profile, window), load)}`);
   console.log(`\nprofile: ${path} (bench/cpuprofile_top.ts reads it)`);
 } finally {
   await git.close();
 }
 
-async function profilePublish(topic: string, concurrency: number, seconds: number) {
+async function profilePublish(
+  topic: string,
+  concurrency: number,
+  seconds: number,
+): Promise<{ requests: number; cpuUsPerRequest: number }> {
   const sim = await BenchChild.start("sim_server.ts", [work]);
   context.sim = sim;
   await git.createRepo("publish", { files: FILES });
@@ -73,7 +74,11 @@ async function profilePublish(topic: string, concurrency: number, seconds: numbe
   const child = new Deno.Command(Deno.execPath(), {
     args: [run, "--cpu-prof", `--cpu-prof-dir=${profiles}`, ...flags],
     cwd: ROOT,
-    env: { PORT: "0", ...routerEnv(context, "publish", `${work}/data`) },
+    env: {
+      PORT: "0",
+      ...routerEnv(context, "publish", `${work}/data`),
+      ...(http ? { KUBECONFIG: String(sim.ready.httpKubeconfig) } : {}),
+    },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -97,7 +102,8 @@ async function profilePublish(topic: string, concurrency: number, seconds: numbe
     if (ready.ok) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  const result = await runLoad({
+  const load = await BenchChild.start("load_child.ts");
+  const options: LoadOptions = {
     url: `${url}/publish/${topic}${PUBLISH.query}`,
     body: PUBLISH.body,
     headers: PUBLISH.headers,
@@ -105,15 +111,25 @@ async function profilePublish(topic: string, concurrency: number, seconds: numbe
     durationMs: seconds * 1000,
     maxRequests: 1_000_000,
     warmupMs: 500,
-  });
+  };
+  const cpuBefore = cpuMsOf(child.pid);
+  const result = await load.command(JSON.stringify(options), seconds * 1000 + 60_000) as unknown as
+    & LoadResult
+    & { error?: string };
+  const cpuMs = cpuMsOf(child.pid) - cpuBefore;
+  await load.stop();
+  if (result.error) throw new Error(`the load generator failed: ${result.error}`);
   console.log(
-    `${topic}, ${concurrency} callers: ${result.perSecond}/s, p50 ${result.p50Ms} ms, ` +
-      `p99 ${result.p99Ms} ms, ${result.errors} errors`,
+    `${topic}, ${concurrency} callers, ${http ? "HTTP" : "HTTPS"} to the API server: ` +
+      `${result.perSecond}/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ` +
+      `${result.errors} errors; router CPU (/proc, all threads) ` +
+      `${(cpuMs / result.answered).toFixed(3)} ms per publish over ${result.answered} publishes`,
   );
   child.kill("SIGTERM");
   await child.status;
   await drain;
   await sim.stop();
+  return { requests: result.answered, cpuUsPerRequest: (1000 * cpuMs) / result.answered };
 }
 
 async function profileBuild(size: number) {
