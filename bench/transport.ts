@@ -8,7 +8,9 @@
  *   for the server's delayed ACK (~40 ms);
  * - `fetch, HTTP/1.1` → the same front: head and body go out in one write;
  * - `fetch, HTTP/1.1` → `KubeSim`'s own TLS listener (`Deno.serve`), which leaves Nagle on for
- *   its answers, so answers over ~800 bytes wait too.
+ *   its answers, so answers over ~800 bytes wait too;
+ * - `fetch`'s default client → the simulator's plain-HTTP listener (`Deno.serve`), the API
+ *   server the publish benchmark's HTTP cells use: it must not wait either.
  * @module
  */
 
@@ -30,33 +32,49 @@ export async function runTransportBench(context: BenchContext): Promise<Transpor
   const front = context.sim.ready;
   const ownTls = await KubeSim.start({ tls: true });
   try {
-    const setups = [
+    const frontCa = await Deno.readTextFile(String(front.caFile));
+    const setups: {
+      client: string;
+      server: string;
+      http2: boolean;
+      sim: { url: string; token: string; ca?: string };
+    }[] = [
       {
         client: "fetch, HTTP/2 allowed",
         server: "TLS front (TCP_NODELAY)",
         http2: true,
-        sim: front,
+        sim: { url: String(front.url), token: String(front.token), ca: frontCa },
       },
-      { client: "fetch, HTTP/1.1", server: "TLS front (TCP_NODELAY)", http2: false, sim: front },
+      {
+        client: "fetch, HTTP/1.1",
+        server: "TLS front (TCP_NODELAY)",
+        http2: false,
+        sim: { url: String(front.url), token: String(front.token), ca: frontCa },
+      },
       {
         client: "fetch, HTTP/1.1",
         server: "KubeSim's own TLS (Deno.serve)",
         http2: false,
         sim: { url: ownTls.url, token: ownTls.token, ca: ownTls.caPem! },
       },
+      {
+        client: "fetch, default client",
+        server: "plain HTTP (Deno.serve)",
+        http2: true,
+        sim: { url: String(front.httpUrl), token: String(front.token) },
+      },
     ];
     const rows: TransportRow[] = [];
     for (const setup of setups) {
-      const ca = "caFile" in setup.sim
-        ? await Deno.readTextFile(String(setup.sim.caFile))
-        : String((setup.sim as { ca: string }).ca);
-      const client = Deno.createHttpClient({ caCerts: [ca], http2: setup.http2 });
+      // Without a CA (plain HTTP) the router uses fetch's default client: so does this row.
+      const ca = setup.sim.ca;
+      const client = ca ? Deno.createHttpClient({ caCerts: [ca], http2: setup.http2 }) : undefined;
       const medianMs: Record<string, number> = {};
       try {
         for (const bytes of BODY_BYTES) {
           const times: number[] = [];
           for (let i = 0; i < 7; i++) {
-            const name = `transport-${setup.http2 ? 2 : 1}-${bytes}-${i}-${rows.length}`;
+            const name = `transport-${rows.length}-${bytes}-${i}`;
             const body = JSON.stringify({
               apiVersion: "v1",
               kind: "ConfigMap",
@@ -84,7 +102,7 @@ export async function runTransportBench(context: BenchContext): Promise<Transpor
           medianMs[bytes] = round(median(times), 2);
         }
       } finally {
-        client.close();
+        client?.close();
       }
       rows.push({ client: setup.client, server: setup.server, medianMs });
       context.progress(`transport ${setup.client} → ${setup.server}: ${JSON.stringify(medianMs)}`);
