@@ -1,16 +1,22 @@
 /**
  * Footprint: time from start to ready (`/readyz` 200) and idle RSS of the router process
  * (`VmRSS` from `/proc/<pid>/status`), with an empty and with a warm DATA_DIR, for the publish
- * repository (4 files) and repositories of 1,000 and 10,000 manifests; and the RSS of idle Deno
- * processes that import only parts of the router, to say where the memory goes.
+ * repository (4 files) and repositories of 1,000 and 10,000 manifests; idle RSS with each login
+ * (a kubeconfig file, the in-cluster service account), with and without a large template (which
+ * starts the template worker); and the RSS of idle Deno processes that import only parts of the
+ * router, to say where the memory goes.
+ *
+ * Run alone: `deno run -A bench/run.ts --only=footprint`.
  * @module
  */
 
+import { configJson } from "../tests/support/fixtures.ts";
 import { RouterProcess } from "../tests/support/router_process.ts";
 import { BenchChild } from "./lib/child.ts";
 import { type BenchContext, routerEnv } from "./lib/context.ts";
 import { findChild, memoryOf } from "./lib/proc.ts";
 import { median, round } from "./lib/stats.ts";
+import { FILES, TOPICS } from "./lib/templates.ts";
 import { manyManifestsRepo } from "./sync.ts";
 
 /** One start of the router. */
@@ -32,6 +38,19 @@ export interface FootprintResult {
   /** Three restarts with the DATA_DIR of the cold start. */
   warm: StartResult[];
   warmMedianReadyMs: number;
+}
+
+/** Idle RSS of the router with one login and one kind of repository. */
+export interface IdleResult {
+  /** How the router signs in to the API server. */
+  login: "kubeconfig" | "in-cluster";
+  /** `small`: the publish repository; `large`: the same plus a 12 KB template (template worker). */
+  templates: "small" | "large";
+  /** RSS after the first index and 2 s of quiet. */
+  idleRssMB: number;
+  /** RSS after 10 s more of quiet (V8 returns pages a worker left after 8 s). */
+  laterRssMB: number;
+  peakRssMB: number;
 }
 
 /** What idle Deno processes importing parts of the router hold. */
@@ -59,7 +78,7 @@ const PROBES: [string, string[]][] = [
 /** Measures start-up and idle memory. */
 export async function runFootprintBench(
   context: BenchContext,
-): Promise<{ starts: FootprintResult[]; probes: RssProbe[] }> {
+): Promise<{ starts: FootprintResult[]; probes: RssProbe[]; idle: IdleResult[] }> {
   const probes: RssProbe[] = [];
   for (const [label, modules] of PROBES) {
     const probe = await BenchChild.start("rss_probe.ts", modules);
@@ -71,6 +90,7 @@ export async function runFootprintBench(
     });
     context.progress(`idle RSS, ${label}: ${probe.ready.rssMB} MB`);
   }
+  const idle = await runIdleBench(context);
   const starts: FootprintResult[] = [];
   const repos: [string, number][] = [
     ["publish", 4],
@@ -97,7 +117,107 @@ export async function runFootprintBench(
         `idle RSS ${warm[0].idleRssMB} MB (peak ${warm[0].peakRssMB} MB)`,
     );
   }
-  return { starts, probes };
+  return { starts, probes, idle };
+}
+
+/** A ConfigMap template over the template worker's 8 KB threshold. */
+function largeTemplate(): string {
+  const lines = [
+    "apiVersion: v1",
+    "kind: ConfigMap",
+    "metadata:",
+    "  name: large-{{RANDOM}}",
+    "data:",
+  ];
+  for (let i = 0; i < 400; i++) lines.push(`  key-${i}: "value {{RANDOM}} ${i}"`);
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Idle RSS with each login and with and without the template worker, each from an empty
+ * DATA_DIR, so the large template is compiled (a warm start takes it from the template store
+ * and starts no worker).
+ */
+export async function runIdleBench(context: BenchContext): Promise<IdleResult[]> {
+  await ensureRepo(context, "publish", FILES);
+  await ensureRepo(context, "footprint-large", {
+    ...FILES,
+    "config.json": configJson({ ...TOPICS, large: ["large.yaml"] }),
+    "large.yaml": largeTemplate(),
+  });
+  const inCluster = await serviceAccount(context);
+  const results: IdleResult[] = [];
+  for (const login of ["kubeconfig", "in-cluster"] as const) {
+    for (const templates of ["small", "large"] as const) {
+      const repo = templates === "small" ? "publish" : "footprint-large";
+      const env = routerEnv(context, repo, `${context.work}/idle-${login}-${templates}`);
+      if (login === "in-cluster") {
+        delete env.KUBECONFIG;
+        Object.assign(env, inCluster);
+      }
+      const router = await RouterProcess.start(env, { timeoutMs: 120_000 });
+      try {
+        await waitReady(router, repo);
+        await new Promise((r) => setTimeout(r, 2000));
+        const pid = findChild("main.ts")!;
+        const first = memoryOf(pid);
+        await new Promise((r) => setTimeout(r, 10_000));
+        const later = memoryOf(pid);
+        results.push({
+          login,
+          templates,
+          idleRssMB: first.rssMB,
+          laterRssMB: later.rssMB,
+          peakRssMB: later.peakRssMB,
+        });
+        context.progress(
+          `idle RSS, ${login}, ${templates} templates: ${first.rssMB} MB, 10 s later ` +
+            `${later.rssMB} MB (peak ${later.peakRssMB} MB)`,
+        );
+      } finally {
+        await router.stop();
+      }
+    }
+  }
+  return results;
+}
+
+/** A service account folder and the variables that make the router log in as in a pod. */
+async function serviceAccount(context: BenchContext): Promise<Record<string, string>> {
+  const prefix = `${context.work}/pod`;
+  const dir = `${prefix}/var/run/secrets/kubernetes.io/serviceaccount`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${dir}/token`, String(context.sim.ready.token));
+  await Deno.copyFile(String(context.sim.ready.caFile), `${dir}/ca.crt`);
+  await Deno.writeTextFile(`${dir}/namespace`, "default");
+  const url = new URL(String(context.sim.ready.url));
+  return {
+    SERVICE_ACCOUNT_PREFIX: prefix,
+    KUBERNETES_SERVICE_HOST: url.hostname,
+    KUBERNETES_SERVICE_PORT: url.port,
+  };
+}
+
+/** Creates the repository unless an earlier section did. */
+async function ensureRepo(
+  context: BenchContext,
+  name: string,
+  files: Record<string, string>,
+): Promise<void> {
+  await context.git.createRepo(name, { files }).catch((error: Error) => {
+    if (!error.message.includes("already exists")) throw error;
+  });
+}
+
+async function waitReady(router: RouterProcess, repo: string): Promise<void> {
+  const deadline = performance.now() + 180_000;
+  for (;;) {
+    const response = await router.fetch("/readyz").catch(() => undefined);
+    await response?.body?.cancel();
+    if (response?.status === 200) return;
+    if (performance.now() > deadline) throw new Error(`${repo}: not ready in time`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 async function start(context: BenchContext, repo: string, dataDir: string): Promise<StartResult> {
@@ -106,14 +226,7 @@ async function start(context: BenchContext, repo: string, dataDir: string): Prom
     timeoutMs: 120_000,
   });
   const listeningMs = performance.now() - t0;
-  const deadline = t0 + 180_000;
-  for (;;) {
-    const response = await router.fetch("/readyz").catch(() => undefined);
-    await response?.body?.cancel();
-    if (response?.status === 200) break;
-    if (performance.now() > deadline) throw new Error(`${repo}: not ready in time`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitReady(router, repo);
   const readyMs = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 2000));
   const pid = findChild("main.ts");
