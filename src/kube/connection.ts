@@ -63,7 +63,7 @@ export interface KubeConnection {
   close(): void;
 }
 
-export { KubeConfigError } from "./login.ts";
+export { KubeConfigError } from "./credentials.ts";
 
 /** Where to find the login. */
 export interface ConnectOptions {
@@ -125,6 +125,7 @@ export async function connectKube(options: ConnectOptions): Promise<KubeConnecti
       signal: init.signal,
       client,
     });
+    if (response.status === 401) login.rejected();
     return { status: response.status, headers: response.headers, text: await response.text() };
   };
   // The one place where a failure to get an answer (fetch's TypeError, the deadline's abort,
@@ -137,7 +138,9 @@ export async function connectKube(options: ConnectOptions): Promise<KubeConnecti
     try {
       const headers = new Headers(await login.headers());
       headers.set("accept", "application/json");
-      return await fetch(server + urlPath, { headers, signal: init.signal, client });
+      const response = await fetch(server + urlPath, { headers, signal: init.signal, client });
+      if (response.status === 401) login.rejected();
+      return response;
     } catch (error) {
       throw transportError(error, server);
     }
