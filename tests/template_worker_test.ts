@@ -91,3 +91,31 @@ Deno.test("checked in the worker, a template's checks find what they find here",
     worker.close();
   }
 });
+
+Deno.test("an idle worker ends, and the next large template starts a new one", async () => {
+  const worker = new TemplateWorker({ inlineChars: 0, idleMs: 20 });
+  try {
+    assertEquals(worker.running, false);
+    const first = await worker.compile(configMap(100));
+    assertEquals(worker.running, true);
+    const deadline = Date.now() + 10_000;
+    while (worker.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assertEquals(worker.running, false, "the worker was still running 10 s after its last compile");
+    const again = await worker.compile(configMap(100));
+    assertEquals(again.valueNames, first.valueNames);
+  } finally {
+    worker.close();
+  }
+});
+
+Deno.test("the worker stays until idle for idleMs, and close ends it", async () => {
+  const worker = new TemplateWorker({ inlineChars: 0, idleMs: 60_000 });
+  try {
+    await worker.compile(configMap(100));
+    await new Promise((r) => setTimeout(r, 50));
+    assertEquals(worker.running, true);
+  } finally {
+    worker.close();
+  }
+  assertEquals(worker.running, false);
+});

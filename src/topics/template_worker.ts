@@ -46,6 +46,11 @@ export interface TemplateWorkerOptions {
    * expand to the node limit.
    */
   inlineChars?: number;
+  /**
+   * The worker ends once it has had no compile for this many milliseconds (default 5,000): long
+   * enough that one build keeps it, short enough that an idle router gives its memory back.
+   */
+  idleMs?: number;
 }
 
 interface Pending {
@@ -61,14 +66,17 @@ export interface CheckedCompileOptions extends CompileOptions {
 
 /**
  * Compiles templates larger than a few kilobytes in a worker, and smaller ones on the calling
- * thread. The worker starts at the first large template and then stays: starting one holds the
- * main thread while its runtime is set up, which a build of large templates should pay once, not
- * each time; an idle worker holds memory of its own (both measured: BENCHMARKS.md, "Adversarial
- * templates and the index build"), and a router whose templates are all small never starts one.
+ * thread. The worker starts at the first large template and stays while compiles keep coming:
+ * starting one holds the main thread while its runtime is set up, which a build of large
+ * templates should pay once, not for each template. It ends when idle, since an idle worker holds
+ * memory of its own (both measured: BENCHMARKS.md, "Adversarial templates and the index build",
+ * "Footprint"); a router whose templates are all small never starts one.
  */
 export class TemplateWorker {
   readonly #inlineChars: number;
+  readonly #idleMs: number;
   #worker: Worker | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #pending = new Map<number, Pending>();
   /** Rebuilding a large template pauses for the event loop every 10 ms. */
   readonly #pause = pacer(10);
@@ -77,6 +85,12 @@ export class TemplateWorker {
   /** A compiler; no worker runs until the first large template. */
   constructor(options: TemplateWorkerOptions = {}) {
     this.#inlineChars = options.inlineChars ?? 8192;
+    this.#idleMs = options.idleMs ?? 5_000;
+  }
+
+  /** Whether a worker is running (it starts at a large template and ends when idle). */
+  get running(): boolean {
+    return this.#worker !== undefined;
   }
 
   /** Compiles `source` as `compileTemplate` does, rejecting with its `TemplateError`. */
@@ -106,6 +120,7 @@ export class TemplateWorker {
       }
     }
     const worker = this.#worker ??= this.#start();
+    clearTimeout(this.#idleTimer);
     const id = this.#nextId++;
     const { promise, resolve, reject } = Promise.withResolvers<CheckedTemplate>();
     this.#pending.set(id, { resolve, reject });
@@ -141,6 +156,13 @@ export class TemplateWorker {
     const pending = this.#pending.get(reply.id);
     if (!pending) return;
     this.#pending.delete(reply.id);
+    if (this.#pending.size === 0) {
+      // Nothing is pending when it fires: a new compile clears it.
+      const timer = setTimeout(() => this.#stop(new Error("idle")), this.#idleMs);
+      // An idle worker's timer never keeps the process alive.
+      Deno.unrefTimer(timer);
+      this.#idleTimer = timer;
+    }
     if ("template" in reply) {
       const check = reply.check;
       unstreamTemplate(reply.template, this.#pause).then(
@@ -154,6 +176,7 @@ export class TemplateWorker {
   }
 
   #stop(reason: Error): void {
+    clearTimeout(this.#idleTimer);
     this.#worker?.terminate();
     this.#worker = undefined;
     const pending = [...this.#pending.values()];
