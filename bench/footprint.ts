@@ -48,7 +48,10 @@ export interface IdleResult {
   templates: "small" | "large";
   /** RSS after the first index and 2 s of quiet. */
   idleRssMB: number;
-  /** RSS after 10 s more of quiet (V8 returns pages a worker left after 8 s). */
+  /**
+   * RSS after 10 s more of quiet: by then the template worker has ended (5 s after its last
+   * compile) and the router has asked V8 for its memory-reducing collection (2 s after the index).
+   */
   laterRssMB: number;
   peakRssMB: number;
 }

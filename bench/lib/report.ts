@@ -616,10 +616,12 @@ export function verdicts(results: Results): Verdict[] {
   const idle = (results.footprint?.idle ?? []).filter((r) => r.templates === "small");
   if (idle.length > 0) {
     out.push({
-      target: "idle RSS < 100 MB with a kubeconfig file as well as in a pod",
-      measured: idle.map((r) => `${r.login} ${f(r.idleRssMB)} MB`).join(", ") +
-        ` (bare Deno ${f(results.footprint!.probes[0].rssMB)} MB)`,
-      met: idle.every((r) => r.idleRssMB < 100),
+      target: "idle RSS < 100 MB with a kubeconfig file as well as in a pod (12 s after ready)",
+      measured: idle.map((r) => `${r.login} ${f(r.laterRssMB)} MB`).join(", ") +
+        ` (2 s after ready: ${idle.map((r) => f(r.idleRssMB)).join(", ")} MB; bare Deno ${
+          f(results.footprint!.probes[0].rssMB)
+        } MB)`,
+      met: idle.every((r) => r.laterRssMB < 100),
     });
   }
   if (small) {

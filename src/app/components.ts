@@ -29,6 +29,7 @@ import { WebhookReceiver } from "../webhook/receiver.ts";
 import { replicaIdentity } from "../replicas/identity.ts";
 import { Replicas } from "../replicas/replicas.ts";
 import { Scheduler } from "../schedule/scheduler.ts";
+import { memoryRelease } from "./memory_release.ts";
 import { clusterTickRecord } from "../schedule/tick_record.ts";
 
 /** Options for {@linkcode createComponents}. */
@@ -84,10 +85,13 @@ export async function createComponents(
   });
   const source = await openSource(settings, logger);
   const metrics = new Metrics();
+  // The heap a build leaves is given back once the router is quiet (memory_release.ts).
+  const memory = memoryRelease();
   // A new index re-reads the schedules and tells the other replicas at once (their /status).
   const onIndexChange = () => {
     scheduler?.refresh();
     replicas?.beatNow();
+    memory.soon();
   };
   // Large templates compile in a worker, so that no build holds the event loop (README "Limits").
   const compiler = new TemplateWorker();
@@ -187,6 +191,7 @@ export async function createComponents(
       await webhook?.stop();
       await syncer.stop();
       compiler.close();
+      memory.stop();
       follower?.close();
       kube?.close();
       await source.remove();
