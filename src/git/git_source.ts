@@ -13,7 +13,6 @@
  */
 
 import nodeFs from "node:fs";
-import { join } from "node:path";
 import git from "isomorphic-git";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import type { CommitFiles, RepoEntry, RevisionSource } from "../sync/source.ts";
@@ -24,14 +23,16 @@ import { PackCache } from "./pack_cache.ts";
 import { type GitObject, type ObjectType, packObjectCount } from "./pack_index.ts";
 import { repack } from "./repack.ts";
 import { UploadPackClient } from "./upload_pack.ts";
+import { parseCommit, parseTree, type TreeEntry } from "./git_objects.ts";
+import { PackReader } from "./pack_reader.ts";
 
 export { GitError, type GitErrorKind } from "./errors.ts";
 
 /**
- * node:fs as isomorphic-git is given it. isomorphic-git wraps the fs again on every call and
- * first probes it with `readFile()` and no path; Deno's node:fs answers that with a Node
- * TypeError that is costly to build (how costly: BENCHMARKS.md, "Changes made for this issue,
- * and why"). This fs answers the probe at once and is node:fs.promises otherwise.
+ * node:fs as isomorphic-git is given it, for the objects the cache's own packs do not hold (see
+ * {@linkcode looseObjects}). isomorphic-git first probes the fs with `readFile()` and no path;
+ * Deno's node:fs answers that with a Node TypeError that is costly to build, so this fs answers
+ * the probe at once and is node:fs.promises otherwise.
  */
 const fs = (() => {
   const p = nodeFs.promises;
@@ -41,80 +42,26 @@ const fs = (() => {
   const readFile =
     ((path?: Parameters<ReadFile>[0], options?: Parameters<ReadFile>[1]) =>
       path === undefined ? probe : p.readFile(path, options ?? null)) as ReadFile;
-  const { writeFile, mkdir, rmdir, unlink, stat, lstat, readdir, readlink, symlink, rm } = p;
-  return {
-    promises: {
-      readFile,
-      writeFile,
-      mkdir,
-      rmdir,
-      unlink,
-      stat,
-      lstat,
-      readdir,
-      readlink,
-      symlink,
-      rm,
-    },
-  };
+  return { promises: { ...p, readFile } };
 })();
 
 /**
- * The fs one commit's files are read through. For every object isomorphic-git stats the git
- * directory, tries the loose object's file and lists `objects/pack`: three runtime calls and a
- * Node error per blob, a tenth of a 10,000-manifest index build. A commit's objects are all in
- * the cache before its files are read, and nothing here deletes objects, so what `objects/`
- * and `objects/pack` held at the first read still holds every object of the commit: the
- * listings are taken once, and a loose object whose fan-out directory did not exist is missing
- * without a call. (Packs are removed only when the cache is pruned, after an index is built and
- * before the next fetch: never while a commit's files are read.)
+ * Objects of a bare repository that the cache's packs do not list, read by isomorphic-git: loose
+ * objects and packs written by Git's own tools (a cache the router wrote holds neither, but one
+ * repacked or written by `git` still reads). Undefined when the repository lacks `oid`.
  */
-function commitObjectsFs(gitdir: string): typeof fs {
-  // isomorphic-git calls these with a path and at most an options value; typed loosely here.
-  const disk = fs.promises as unknown as Record<
-    "readFile" | "readdir" | "stat",
-    (path: unknown, options?: unknown) => Promise<unknown>
-  >;
-  const objects = join(gitdir, "objects");
-  const packDir = join(objects, "pack");
-  // Undefined when a listing fails: every call then goes to the disk, as without this fs.
-  let listing: Promise<{ fanOut: Set<string>; packs: string[] } | undefined> | undefined;
-  const list = () =>
-    listing ??= Promise.all([disk.readdir(objects), disk.readdir(packDir)]).then(
-      ([dirs, packs]) => ({
-        fanOut: new Set((dirs as unknown[]).map(String)),
-        packs: (packs as unknown[]).map(String),
-      }),
-      () => undefined,
-    );
-  let gitdirStat: Promise<unknown> | undefined;
-  // A loose object's path: `objects/` + two hex digits + `/` + 38 more.
-  const looseFanOut = (path: unknown) =>
-    typeof path === "string" && path.length === objects.length + 42 &&
-      path.startsWith(objects) && path[objects.length] === "/" && path[objects.length + 3] === "/"
-      ? path.slice(objects.length + 1, objects.length + 3)
-      : undefined;
-  const promises = {
-    ...fs.promises,
-    readFile: async (path: unknown, options?: unknown) => {
-      const fanOut = looseFanOut(path);
-      if (fanOut && (await list())?.fanOut.has(fanOut) === false) throw MISSING;
-      return disk.readFile(path, options);
-    },
-    readdir: async (path: unknown, options?: unknown) => {
-      const listed = path === packDir && options === undefined ? await list() : undefined;
-      return listed ? [...listed.packs] : disk.readdir(path, options);
-    },
-    stat: (path: unknown, options?: unknown) =>
-      path === gitdir && options === undefined
-        ? (gitdirStat ??= disk.stat(gitdir))
-        : disk.stat(path, options),
+function looseObjects(gitdir: string): (oid: string) => Promise<GitObject | undefined> {
+  const cache = {};
+  return async (oid) => {
+    try {
+      const { type, object } = await git.readObject({ fs, gitdir, oid, format: "content", cache });
+      return { type: type as ObjectType, content: object as Uint8Array };
+    } catch (error) {
+      if ((error as { code?: string }).code === "NotFoundError") return undefined;
+      throw error;
+    }
   };
-  return { promises } as unknown as typeof fs;
 }
-
-/** What a missing file reads as (isomorphic-git looks only at the code). */
-const MISSING = Object.assign(new Error("no such loose object"), { code: "ENOENT" });
 
 /** Refs of the cache: the commit last served, and the commit last fetched. */
 const SERVING = "serving";
@@ -164,8 +111,8 @@ export class GitSource implements RevisionSource {
   readonly #logger: Logger;
   readonly #maxFetchBytes: number;
   readonly #maxBlobBytes: number;
-  /** isomorphic-git's cache of parsed pack indexes and pack contents; replaced after a prune. */
-  #cache: Record<string, unknown> = {};
+  /** Reads objects of the cache (keeping the packs it read); replaced after a prune. */
+  #reader: PackReader;
   #opened: Promise<void> | undefined;
   /** A pack was lost at start, and no repack has happened since (see #holds). */
   #partial = false;
@@ -195,6 +142,7 @@ export class GitSource implements RevisionSource {
       maxObjectBytes: this.#maxBlobBytes,
       maxTotalBytes: this.#maxFetchBytes,
     });
+    this.#reader = new PackReader(this.#packs, { fallback: looseObjects(options.dir) });
   }
 
   /** Requests made, bytes received, packs fetched and the objects they held. */
@@ -279,7 +227,7 @@ export class GitSource implements RevisionSource {
 
   /** The files of `commit`, which must be in the cache. */
   files(commit: string): CommitFiles {
-    return new CachedCommitFiles(this.#options.dir, commit, this.#cache);
+    return new CachedCommitFiles(commit, this.#reader);
   }
 
   get #ref(): string {
@@ -356,8 +304,8 @@ export class GitSource implements RevisionSource {
       removedObjects: garbage,
       keptObjects: needed.size,
     });
-    // Readers cache packs by file name: forget the removed ones.
-    this.#cache = {};
+    // The reader keeps the packs it read: forget the removed ones.
+    this.#reader = new PackReader(this.#packs, { fallback: looseObjects(this.#options.dir) });
     this.#partial = false;
     // Only the serving commit is left whole: a fetched commit other than it is gone.
     const fetched = await this.#packs.readRef(FETCHED);
@@ -369,19 +317,12 @@ export class GitSource implements RevisionSource {
 
   /** Every object `commit` needs: itself, its trees and its files. */
   async #closure(commit: string): Promise<Set<string>> {
-    const gitdir = this.#options.dir;
-    const { commit: parsed } = await git.readCommit({
-      fs,
-      gitdir,
-      oid: commit,
-      cache: this.#cache,
-    });
-    const needed = new Set([commit, parsed.tree]);
-    const trees = [parsed.tree];
+    const { tree } = parseCommit(await this.#object(commit, "commit"));
+    const needed = new Set([commit, tree]);
+    const trees = [tree];
     while (trees.length > 0) {
-      const { tree } = await git.readTree({ fs, gitdir, oid: trees.pop()!, cache: this.#cache });
-      for (const entry of tree) {
-        if (entry.mode === "160000" || needed.has(entry.oid)) continue; // submodule: not here
+      for (const entry of parseTree(await this.#object(trees.pop()!, "tree"))) {
+        if (entry.type === "commit" || needed.has(entry.oid)) continue; // submodule: not here
         needed.add(entry.oid);
         if (entry.type === "tree") trees.push(entry.oid);
       }
@@ -391,24 +332,20 @@ export class GitSource implements RevisionSource {
 
   /** Whether the cache holds every parent of `commit`. */
   async #hasParents(commit: string): Promise<boolean> {
-    const { commit: parsed } = await git.readCommit({
-      fs,
-      gitdir: this.#options.dir,
-      oid: commit,
-      cache: this.#cache,
-    });
-    return parsed.parent.every((parent) => this.#packs.has(parent));
+    const { parents } = parseCommit(await this.#object(commit, "commit"));
+    return parents.every((parent) => this.#packs.has(parent));
   }
 
+  /** The content of `oid`, which must be in the cache and of type `type`. */
+  async #object(oid: string, type: ObjectType): Promise<Uint8Array> {
+    return objectOf(await this.#reader.read(oid), oid, type);
+  }
+
+  /** An object of the cache; throws when the cache lacks it. */
   async #readObject(oid: string): Promise<GitObject> {
-    const { type, object } = await git.readObject({
-      fs,
-      gitdir: this.#options.dir,
-      oid,
-      format: "content",
-      cache: this.#cache,
-    });
-    return { type: type as ObjectType, content: object as Uint8Array };
+    const object = await this.#reader.read(oid);
+    if (!object) throw new GitError("protocol", `the clone cache has no object ${oid}`);
+    return object;
   }
 
   /** The cache, checked at first use and not being pruned. */
@@ -491,23 +428,26 @@ export class GitSource implements RevisionSource {
   }
 }
 
-type TreeEntry = { mode: string; path: string; oid: string; type: string };
+/** The content of `object` (read as `oid`), which must be of type `type`. */
+function objectOf(object: GitObject | undefined, oid: string, type: ObjectType): Uint8Array {
+  if (!object) throw new GitError("protocol", `the clone cache has no object ${oid}`);
+  if (object.type !== type) {
+    throw new GitError("protocol", `object ${oid} is a ${object.type}, not a ${type}`);
+  }
+  return object.content;
+}
 
 class CachedCommitFiles implements CommitFiles {
   readonly contentAddressed = true;
   readonly #trees = new Map<string, Promise<Map<string, TreeEntry>>>();
-  readonly #fs: typeof fs;
-  constructor(
-    readonly gitdir: string,
-    readonly revision: string,
-    readonly cache: Record<string, unknown>,
-  ) {
-    this.#fs = commitObjectsFs(gitdir);
+  readonly #reader: PackReader;
+  constructor(readonly revision: string, reader: PackReader) {
+    this.#reader = reader;
   }
 
   async entry(path: string): Promise<RepoEntry> {
     const segments = path.split("/");
-    let tree = await this.#tree(this.revision);
+    let tree = await this.#tree(await this.#rootTree());
     for (let i = 0; i < segments.length; i++) {
       const found = tree.get(segments[i]);
       if (!found) return { kind: "missing" };
@@ -525,20 +465,22 @@ class CachedCommitFiles implements CommitFiles {
   }
 
   async read(oid: string): Promise<Uint8Array> {
-    const { blob } = await git.readBlob({
-      fs: this.#fs,
-      gitdir: this.gitdir,
-      oid,
-      cache: this.cache,
-    });
-    return blob;
+    return objectOf(await this.#reader.read(oid), oid, "blob");
+  }
+
+  #root: Promise<string> | undefined;
+  #rootTree(): Promise<string> {
+    return this.#root ??= this.#reader.read(this.revision).then((object) =>
+      parseCommit(objectOf(object, this.revision, "commit")).tree
+    );
   }
 
   #tree(oid: string): Promise<Map<string, TreeEntry>> {
     let tree = this.#trees.get(oid);
     if (!tree) {
-      tree = git.readTree({ fs: this.#fs, gitdir: this.gitdir, oid, cache: this.cache })
-        .then((result) => new Map(result.tree.map((e) => [e.path, e as TreeEntry])));
+      tree = this.#reader.read(oid).then((object) =>
+        new Map(parseTree(objectOf(object, oid, "tree")).map((e) => [e.path, e]))
+      );
       this.#trees.set(oid, tree);
     }
     return tree;

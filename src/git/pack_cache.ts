@@ -134,6 +134,16 @@ export class PackCache {
     return this.#objects.has(oid);
   }
 
+  /** The name of a pack holding `oid`, if any. */
+  packOf(oid: string): string | undefined {
+    return this.#objects.get(oid);
+  }
+
+  /** The parsed index of the pack `name`, if the cache holds it. */
+  indexOf(name: string): PackIndex | undefined {
+    return this.#packs.get(name)?.index;
+  }
+
   /** Number of distinct objects in the cache. */
   get objectCount(): number {
     return this.#objects.size;
