@@ -22,6 +22,7 @@ import {
   TemplateText,
 } from "./template_node.ts";
 import { documentTree } from "./yaml_tree.ts";
+import { cstDocumentTree } from "./yaml_cst_tree.ts";
 import { MustacheSyntaxError, type MustacheToken, scanMustache } from "./mustache_tags.ts";
 
 export {
@@ -89,6 +90,7 @@ export function compileTemplate(source: string, options: CompileOptions = {}): C
     limits,
     size,
     breathe: options.breathe,
+    composeOnly: options.composeOnly,
   });
   return { documents, valueNames: [...new Set(names)], size };
 }
@@ -102,6 +104,11 @@ export interface CompileOptions {
    * now and then, so that a long compile never holds a CPU the main thread is waiting for.
    */
   breathe?: () => void;
+  /**
+   * Compile every document through yaml's composer, never from the syntax tree directly: the
+   * reference the direct path is tested against (`tests/render_property_test.ts`).
+   */
+  composeOnly?: boolean;
 }
 
 /** Renders every document of a compiled template into a plain object. */
@@ -246,38 +253,74 @@ interface YamlContext {
   limits: TemplateLimits;
   size: { nodes: number; text: number };
   breathe?: () => void;
+  composeOnly?: boolean;
 }
 
 function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
-  // YAML 1.1 merge keys (`<<: *base`) are honoured because the API server's own YAML reader
-  // (go-yaml) honours them; everything else follows the YAML 1.2 core schema, whatever a
-  // `%YAML` directive says. Duplicate keys are found by the tree builder, in one pass: the
-  // parser's own check compares each key with every earlier one.
-  const composer = new Composer({ merge: true, uniqueKeys: false, schema: "core" });
-  const { lineOf, limits } = context;
+  const { lineOf, limits, size } = context;
   const compiled: CompiledDocument[] = [];
   let count = 0;
-  try {
-    // Documents are parsed one at a time, so a file of too many stops at the first one over.
-    for (const doc of composer.compose(boundedTokens(text, context))) {
-      if (++count > limits.maxDocuments) {
-        throw new TemplateError(
-          `the file holds more than ${formatCount(limits.maxDocuments)} YAML documents`,
-          { line: lineOf(doc.range[0]) },
-        );
-      }
-      const root = compileDocument(doc, context);
-      if (root === null) continue; // only comments, or `---` alone
-      const line = lineOf(doc.contents?.range?.[0] ?? doc.range[0]);
-      if (typeof root !== "object" || Array.isArray(root) || root instanceof TemplateText) {
-        throw new TemplateError(
-          `document ${compiled.length + 1} is not a mapping: each document must be one ` +
-            `Kubernetes object`,
-          { line },
-        );
-      }
-      compiled.push({ index: compiled.length, line, root });
+  const add = (root: TemplateNode, line: number) => {
+    if (root === null) return; // only comments, or `---` alone
+    if (typeof root !== "object" || Array.isArray(root) || root instanceof TemplateText) {
+      throw new TemplateError(
+        `document ${compiled.length + 1} is not a mapping: each document must be one ` +
+          `Kubernetes object`,
+        { line },
+      );
     }
+    compiled.push({ index: compiled.length, line, root });
+  };
+  const composed = (doc: Document.Parsed) => {
+    if (++count > limits.maxDocuments) {
+      throw new TemplateError(
+        `the file holds more than ${formatCount(limits.maxDocuments)} YAML documents`,
+        { line: lineOf(doc.range[0]) },
+      );
+    }
+    add(compileDocument(doc, context), lineOf(doc.contents?.range?.[0] ?? doc.range[0]));
+  };
+  // Documents are read from the parser's syntax tree directly (`yaml_cst_tree.ts`) until one is
+  // not of the kind that path compiles exactly; from that document on, yaml's composer reads
+  // them. It is given the tokens from that document's on: those before it were whole documents,
+  // blank lines and comments, which leave nothing in the composer that later documents see.
+  let composer: Composer | undefined;
+  /** The last document read directly and the tokens after it, with the state before it. */
+  let pending: CST.Token[] = [];
+  let before = { nodes: 0, text: 0, compiled: 0, count: 0 };
+  const toComposer = () => {
+    size.nodes = before.nodes;
+    size.text = before.text;
+    compiled.length = before.compiled;
+    count = before.count;
+    // YAML 1.1 merge keys (`<<: *base`) are honoured because the API server's own YAML reader
+    // (go-yaml) honours them; everything else follows the YAML 1.2 core schema, whatever a
+    // `%YAML` directive says. Duplicate keys are found by the tree builder, in one pass: the
+    // parser's own check compares each key with every earlier one.
+    composer = new Composer({ merge: true, uniqueKeys: false, schema: "core" });
+    for (const token of pending) for (const doc of composer.next(token)) composed(doc);
+    pending = [];
+  };
+  try {
+    for (const token of boundedTokens(text, context)) {
+      if (composer) {
+        for (const doc of composer.next(token)) composed(doc);
+        continue;
+      }
+      if (token.type === "document") {
+        before = { nodes: size.nodes, text: size.text, compiled: compiled.length, count };
+        pending = [token];
+        const root = context.composeOnly || ++count > limits.maxDocuments
+          ? undefined
+          : cstDocumentTree(token, context);
+        if (root === undefined || (root !== null && !isMapping(root))) toComposer();
+        else add(root, lineOf(token.value?.offset ?? token.offset));
+      } else {
+        pending.push(token);
+        if (!SKIPPED.has(token.type)) toComposer();
+      }
+    }
+    if (composer) { for (const doc of composer.end()) composed(doc); }
   } catch (error) {
     // Nesting deep enough to exhaust the parser's stack is a property of the file.
     if (error instanceof RangeError) {
@@ -291,6 +334,14 @@ function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
   }
   if (compiled.length === 0) throw new TemplateError("the manifest holds no YAML document");
   return compiled;
+}
+
+/** Tokens between documents that the composer keeps only as comments, if at all. */
+const SKIPPED: ReadonlySet<string> = new Set(["newline", "space", "comment", "byte-order-mark"]);
+
+function isMapping(root: TemplateNode): boolean {
+  return typeof root === "object" && root !== null && !Array.isArray(root) &&
+    !(root instanceof TemplateText);
 }
 
 /**

@@ -242,17 +242,7 @@ class TreeBuilder {
 
   /** Splits text at its placeholders (`<marker><n>z`). */
   #parts(text: string): Part[] {
-    const { marker, names } = this.#context;
-    const parts: Part[] = [];
-    let last = 0;
-    for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, last)) {
-      if (at > last) parts.push(text.slice(last, at));
-      const end = text.indexOf("z", at + marker.length);
-      parts.push({ value: names[Number(text.slice(at + marker.length, end))] });
-      last = end + 1;
-    }
-    if (last < text.length) parts.push(text.slice(last));
-    return parts;
+    return placeholderParts(text, this.#context.marker, this.#context.names);
   }
 
   #resolve(alias: Alias): Node {
@@ -308,6 +298,20 @@ class TreeBuilder {
     const { marker, names } = this.#context;
     return text.replace(new RegExp(`${marker}(\\d+)z`, "g"), (_, n) => `{{${names[Number(n)]}}}`);
   }
+}
+
+/** Splits `text` at its placeholders (`<marker><n>z`, standing for the value `names[n]`). */
+export function placeholderParts(text: string, marker: string, names: readonly string[]): Part[] {
+  const parts: Part[] = [];
+  let last = 0;
+  for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, last)) {
+    if (at > last) parts.push(text.slice(last, at));
+    const end = text.indexOf("z", at + marker.length);
+    parts.push({ value: names[Number(text.slice(at + marker.length, end))] });
+    last = end + 1;
+  }
+  if (last < text.length) parts.push(text.slice(last));
+  return parts;
 }
 
 /** `<<` written as a plain key, which the parser reads as a merge key. */
