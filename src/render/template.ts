@@ -333,7 +333,7 @@ function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
     throw error;
   }
   if (compiled.length === 0) throw new TemplateError("the manifest holds no YAML document");
-  return compiled;
+  return compiled.slice(); // exactly its length (see `placeholderParts` in yaml_tree.ts)
 }
 
 /** Tokens between documents that the composer keeps only as comments, if at all. */

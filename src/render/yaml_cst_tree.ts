@@ -139,7 +139,7 @@ class CstTreeBuilder {
       }
       list.push(value ? this.node(value, false) : this.empty());
     }
-    return list;
+    return list.slice(); // exactly its length, as `placeholderParts` explains
   }
 
   /** An empty node (`key:` with nothing after it): a null scalar, counted as one. */
