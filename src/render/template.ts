@@ -302,10 +302,10 @@ function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
     pending = [];
   };
   try {
-    for (const token of boundedTokens(text, context)) {
+    readTokens(text, context, (token) => {
       if (composer) {
         for (const doc of composer.next(token)) composed(doc);
-        continue;
+        return;
       }
       if (token.type === "document") {
         before = { nodes: size.nodes, text: size.text, compiled: compiled.length, count };
@@ -319,7 +319,7 @@ function compileYaml(text: string, context: YamlContext): CompiledDocument[] {
         pending.push(token);
         if (!SKIPPED.has(token.type)) toComposer();
       }
-    }
+    });
     if (composer) { for (const doc of composer.end()) composed(doc); }
   } catch (error) {
     // Nesting deep enough to exhaust the parser's stack is a property of the file.
@@ -345,13 +345,18 @@ function isMapping(root: TemplateNode): boolean {
 }
 
 /**
- * The parser's tokens for `text`, stopped as soon as the text is seen to hold more than the limits
+ * Hands the parser's tokens for `text` to `onToken` as they come (a generator of our own around
+ * the parser's cost a step more per token), stopped as soon as the text is seen to hold more than the limits
  * allow. The parser keeps a document's whole syntax tree until the document ends, a few hundred
  * bytes per token and per open collection (what nested `[` cost: BENCHMARKS.md, "Adversarial
  * templates and the index build"): counting tokens and open collections as they come bounds that
  * memory, where checking the finished tree would only say it was too much.
  */
-function* boundedTokens(text: string, context: YamlContext): Generator<CST.Token, void> {
+function readTokens(
+  text: string,
+  context: YamlContext,
+  onToken: (token: CST.Token) => void,
+): void {
   const { limits, lineOf } = context;
   const maxLexemes = limits.maxNodes * LEXEMES_PER_NODE;
   // The parser's stack holds the document and each open collection, and a little more.
@@ -368,7 +373,7 @@ function* boundedTokens(text: string, context: YamlContext): Generator<CST.Token
         { line: lineOf(offset) },
       );
     }
-    yield* parser.next(lexeme);
+    for (const token of parser.next(lexeme)) onToken(token);
     offset += lexeme.length;
     if (lexemes % 256 === 0) context.breathe?.();
     if (parser.stack.length > maxOpen) {
@@ -378,7 +383,7 @@ function* boundedTokens(text: string, context: YamlContext): Generator<CST.Token
       );
     }
   }
-  yield* parser.end();
+  for (const token of parser.end()) onToken(token);
 }
 
 /**
