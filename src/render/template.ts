@@ -21,6 +21,7 @@ import {
   type TemplateNode,
   TemplateText,
 } from "./template_node.ts";
+import { pooledString } from "./string_pool.ts";
 import { documentTree } from "./yaml_tree.ts";
 import { cstDocumentTree } from "./yaml_cst_tree.ts";
 import { MustacheSyntaxError, type MustacheToken, scanMustache } from "./mustache_tags.ts";
@@ -71,7 +72,7 @@ export function compileTemplate(source: string, options: CompileOptions = {}): C
     if (type === "text") text += value;
     else if (type === "name" || type === "&") {
       text += `${marker}${names.length}z`;
-      names.push(value);
+      names.push(pooledString(value));
     } else if (type === "!" || type === "=") continue;
     else {
       throw new TemplateError(

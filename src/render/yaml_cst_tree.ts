@@ -16,6 +16,7 @@
 
 import { CST, Document, isScalar, type Scalar } from "yaml";
 import { setOwn } from "../lib/objects.ts";
+import { pooledString } from "./string_pool.ts";
 import { type TemplateNode, TemplateText } from "./template_node.ts";
 import { placeholderParts, type TreeContext } from "./yaml_tree.ts";
 
@@ -159,9 +160,13 @@ class CstTreeBuilder {
   #scalar(token: CST.FlowScalar | CST.BlockScalar, atKey: boolean): TemplateNode {
     const { value, type } = this.#scalarValue(token, atKey);
     const templated = typeof value === "string" && value.includes(this.#context.marker);
-    if (typeof value !== "string" || !templated) {
-      this.#count(1, typeof value === "string" ? value.length : 0);
+    if (typeof value !== "string") {
+      this.#count(1, 0);
       return value;
+    }
+    if (!templated) {
+      this.#count(1, value.length);
+      return pooledString(value);
     }
     const { marker, names } = this.#context;
     const parts = placeholderParts(value, marker, names);

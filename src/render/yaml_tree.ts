@@ -23,6 +23,7 @@ import {
   type YAMLSeq,
 } from "yaml";
 import { setOwn } from "../lib/objects.ts";
+import { pooledString, valuePart } from "./string_pool.ts";
 import { formatCount, type TemplateLimits } from "./template_limits.ts";
 import {
   type Part,
@@ -305,12 +306,12 @@ export function placeholderParts(text: string, marker: string, names: readonly s
   const parts: Part[] = [];
   let last = 0;
   for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, last)) {
-    if (at > last) parts.push(text.slice(last, at));
+    if (at > last) parts.push(pooledString(text.slice(last, at)));
     const end = text.indexOf("z", at + marker.length);
-    parts.push({ value: names[Number(text.slice(at + marker.length, end))] });
+    parts.push(valuePart(names[Number(text.slice(at + marker.length, end))]));
     last = end + 1;
   }
-  if (last < text.length) parts.push(text.slice(last));
+  if (last < text.length) parts.push(pooledString(text.slice(last)));
   // An array grown by push keeps room for 16 more items: 150 bytes per array, a third of what
   // 10,000 compiled templates held. A copy is exactly its length.
   return parts.slice();
