@@ -19,6 +19,7 @@
  * @module
  */
 
+import process from "node:process";
 import { GitSource } from "../src/git/git_source.ts";
 import { DEFAULTS } from "../src/settings/settings.ts";
 import { Syncer } from "../src/sync/syncer.ts";
@@ -102,9 +103,11 @@ if (mode === "cold") {
 } else if (mode === "warm") {
   const commit = await source.remembered();
   if (!commit) throw new Error(`no remembered commit in ${dir}`);
+  const cpu0 = process.cpuUsage();
   let t0 = performance.now();
   const index = await buildTopicIndex(source.files(commit), options);
   const buildMs = performance.now() - t0;
+  const { user, system } = process.cpuUsage(cpu0);
   const afterBuild = memoryOf();
   t0 = performance.now();
   await buildTopicIndex(source.files(commit), options);
@@ -113,6 +116,9 @@ if (mode === "cold") {
     mode,
     topics: index.topics.size,
     buildMs: round(buildMs),
+    // CPU of the whole process during the build (garbage collection threads included): on a
+    // shared machine, wall time says as much about the load as about the build.
+    buildCpuMs: round((user + system) / 1000),
     rebuildMs: round(rebuildMs),
     rssBeforeMB: before.rssMB,
     peakRssMB: afterBuild.peakRssMB,
