@@ -51,6 +51,15 @@ const SCALARS = [
   "a:b",
   "é ü 日本",
   "trailing   ",
+  "[a, b]",
+  "[ 1 , two , '3', \"{{v}}\" ]",
+  "[]",
+  "{}",
+  "{a: 1, b: [x, {y: z}]}",
+  "{'k': \"v\", n: null, t: true}",
+  "[[1], {x: {{v}}}]",
+  "{a: 1, a: 2}",
+  "[a, b] # after",
   "{{v}}",
   "x{{v}}y",
   "{{v}}{{w}}",
@@ -58,6 +67,22 @@ const SCALARS = [
 ];
 
 const HOSTILE_SCALARS = [
+  "[a,]",
+  "[,a]",
+  "[a,,b]",
+  "[a b]",
+  "{a:1}",
+  "{a: }",
+  "{a, b: c}",
+  "[a: 1]",
+  "[a, b]#tight",
+  "[a,\n b]",
+  "{a: 1 # c\n}",
+  "[a\tb]",
+  "[a, - b]",
+  "{<<: {a: 1}}",
+  "[a, b",
+  "{k{{v}}: x}",
   "multi\n  line plain",
   '"multi\n  line quoted"',
   "#comment",
@@ -300,8 +325,8 @@ spec:
       containers:
         - name: echo
           image: busybox
-          command:
-            - sh
+          command: ["sh"]
+          resources: {}
           args:
             - -c
             - |

@@ -6,8 +6,9 @@
  * template compile (BENCHMARKS.md, "What limits the index build").
  *
  * It takes only what it can compile exactly as the composer and `yaml_tree.ts` would: block
- * mappings and sequences of scalars, plain, quoted and block scalars, comments. Anything else
- * (anchors, aliases, tags, merge keys, flow collections, explicit keys, tabs, a duplicate key,
+ * mappings and sequences, flow collections on one line, plain, quoted and block scalars,
+ * comments. Anything else (anchors, aliases, tags, merge keys, flow collections over several
+ * lines or with comments, explicit keys, tabs, a duplicate key,
  * a key using a value, a limit passed, anything the composer would report) gives `undefined`,
  * and the caller compiles that document through yaml's composer instead, which says what is
  * wrong with it. `tests/render_property_test.ts` compares the two on random documents.
@@ -80,6 +81,8 @@ class CstTreeBuilder {
         return this.#collection(() => this.#map(token));
       case "block-seq":
         return this.#collection(() => this.#seq(token));
+      case "flow-collection":
+        return this.#collection(() => this.#flow(token));
       case "scalar":
       case "single-quoted-scalar":
       case "double-quoted-scalar":
@@ -141,6 +144,37 @@ class CstTreeBuilder {
       list.push(value ? this.node(value, false) : this.empty());
     }
     return list.slice(); // exactly its length, as `placeholderParts` explains
+  }
+
+  /**
+   * A flow collection on one line (`[a, "b"]`, `{k: v}`, `[]`): items separated by exactly one
+   * comma, spaces, no comments, line breaks, empty items or pairs in a sequence.
+   */
+  #flow(flow: CST.FlowCollection): TemplateNode {
+    const isMap = flow.start.source === "{";
+    const [close, ...after] = flow.end;
+    if (close?.source !== (isMap ? "}" : "]") || !endIsClean(after, true)) throw CANNOT;
+    const object: { [key: string]: TemplateNode } = {};
+    const written = new Set<string>();
+    const list: TemplateNode[] = [];
+    flow.items.forEach(({ start, key, sep, value }, i) => {
+      if (!flowSeparator(start, i > 0)) throw CANNOT;
+      if (!value || !isFlowValue(value)) throw CANNOT;
+      if (!isMap) {
+        if (key !== undefined || sep !== undefined) throw CANNOT; // a pair in a sequence
+        list.push(this.node(value, false));
+        return;
+      }
+      if (!key || !isFlowScalar(key) || containsNewline(key) || !sep) throw CANNOT;
+      const valueProps = resolveProps(sep, "map-value-ind", false);
+      if (!valueProps?.found || valueProps.hasNewline) throw CANNOT;
+      const name = this.#key(key);
+      if (written.has(name)) throw CANNOT;
+      written.add(name);
+      this.#count(1, name.length);
+      setOwn(object, name, this.node(value, false));
+    });
+    return isMap ? object : list.slice();
   }
 
   /** An empty node (`key:` with nothing after it): a null scalar, counted as one. */
@@ -221,6 +255,24 @@ function resolveScalar(
 function isFlowScalar(token: CST.Token): token is CST.FlowScalar {
   return token.type === "scalar" || token.type === "single-quoted-scalar" ||
     token.type === "double-quoted-scalar";
+}
+
+/** A value inside a flow collection: a one-line scalar, or a flow collection. */
+function isFlowValue(token: CST.Token): boolean {
+  return token.type === "flow-collection" || (isFlowScalar(token) && !containsNewline(token));
+}
+
+/**
+ * Whether an item's leading tokens are spaces around exactly one comma (none before the first
+ * item), as yaml's `resolveProps` in a flow collection takes them without a word.
+ */
+function flowSeparator(tokens: readonly CST.SourceToken[], comma: boolean): boolean {
+  let commas = 0;
+  for (const token of tokens) {
+    if (token.type === "comma") commas++;
+    else if (token.type !== "space" || token.source.includes("\t")) return false;
+  }
+  return commas === (comma ? 1 : 0);
 }
 
 /** The composer's test for a key spanning lines (`util-contains-newline.js`, scalars only). */
