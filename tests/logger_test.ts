@@ -36,3 +36,42 @@ Deno.test("lines below the level are dropped and secrets are scrubbed", () => {
   assertEquals(lines.length, 1);
   assertEquals(lines[0].url, "https://bot:***@git.example.com/x.git");
 });
+
+Deno.test("every line reaches standard output whole, even when the process ends right after", async () => {
+  // Lines are written before the call returns: the last ones before an exit, a crash or a
+  // closed pipe are neither lost nor turned into an error of the caller.
+  const script = `
+    import { jsonLogger } from ${
+    JSON.stringify(new URL("../src/log/logger.ts", import.meta.url).href)
+  };
+    const logger = jsonLogger();
+    const mode = Deno.args[0];
+    for (let i = 0; i < 500; i++) logger.info("line", { i, text: "é".repeat(100) });
+    if (mode === "exit") Deno.exit(3);
+    if (mode === "crash") throw new Error("boom");
+    if (mode === "closed") {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      logger.info("after the reader left");
+      Deno.stderr.writeSync(new TextEncoder().encode("still running\\n"));
+    }
+  `;
+  for (const mode of ["exit", "crash"]) {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", script, mode],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const lines = new TextDecoder().decode(output.stdout).split("\n");
+    assertEquals(lines.pop(), "");
+    assertEquals(lines.map((line) => JSON.parse(line).i), [...Array(500).keys()], mode);
+    assertEquals(output.code, mode === "exit" ? 3 : 1);
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script, "closed"],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  await child.stdout.cancel();
+  const { code, stderr } = await child.output();
+  assertEquals([code, new TextDecoder().decode(stderr)], [0, "still running\n"]);
+});
