@@ -86,3 +86,86 @@ Deno.test("the view lists, then follows a Job and its pod through to success", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a Job's end is reported with its own pods only, as they are now", async () => {
+  // The view finds a Job's pods by their job-name label: pods of other Jobs, and a pod of its
+  // own that was deleted or moved to another Job, are not counted.
+  const sim = await KubeSim.start({ tls: false, namespaces: ["jobs"] });
+  const dir = await Deno.makeTempDir();
+  await sim.writeKubeconfig(`${dir}/config`, { namespace: "jobs" });
+  const kube = await connectKube({ kubeconfig: `${dir}/config`, maxInflight: 8 });
+  const jobs = "/apis/batch/v1/namespaces/jobs/jobs";
+  const pods = "/api/v1/namespaces/jobs/pods";
+  const finished: { job: string; pods: string[]; exitCode?: number }[] = [];
+  const view = new ClusterView(kube, ["jobs"], {
+    onJobFinished: (job, status) =>
+      finished.push({
+        job: job.metadata.name,
+        pods: (status.pods ?? []).map((p) => p.name),
+        exitCode: status.exitCode,
+      }),
+  });
+  const jobNamed = (name: string) => ({
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { name, labels: LABELS },
+    spec: {
+      template: {
+        metadata: { labels: LABELS },
+        spec: { restartPolicy: "Never", containers: [{ name: "c", image: "busybox" }] },
+      },
+    },
+  });
+  const pod = (name: string, job: string) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, labels: { ...LABELS, "batch.kubernetes.io/job-name": job } },
+    spec: { containers: [{ name: "c", image: "busybox" }] },
+  });
+  const failedWith = (exitCode: number) => ({
+    status: {
+      phase: "Failed",
+      containerStatuses: [{ name: "c", state: { terminated: { exitCode, reason: "Error" } } }],
+    },
+  });
+  const seen = async (check: () => boolean) => {
+    while (!check()) await nextChange(view, UUID);
+  };
+  try {
+    await view.start();
+    await sim.call("POST", jobs, jobNamed("fail-1"));
+    await sim.call("POST", jobs, jobNamed("other-1"));
+    for (const [name, job, code] of [["other-1-x", "other-1", 7], ["fail-1-a", "fail-1", 3]]) {
+      await sim.call("POST", pods, pod(name as string, job as string));
+      await sim.call("PATCH", `${pods}/${name}/status`, failedWith(code as number));
+    }
+    await sim.call("POST", pods, pod("fail-1-b", "fail-1"));
+    await sim.call("PATCH", `${pods}/fail-1-b/status`, failedWith(2));
+    await sim.call("POST", pods, pod("fail-1-c", "fail-1"));
+    await sim.call("PATCH", `${pods}/fail-1-c/status`, failedWith(4));
+    await seen(() => view.pods().length === 4);
+    await sim.call("DELETE", `${pods}/fail-1-a`);
+    await sim.call("PUT", `${pods}/fail-1-c`, {
+      ...pod("fail-1-c", "other-1"),
+      ...failedWith(4),
+      metadata: { ...pod("fail-1-c", "other-1").metadata },
+    });
+    await seen(() =>
+      view.pods().length === 3 &&
+      view.pods().some((p) =>
+        p.metadata?.name === "fail-1-c" &&
+        p.metadata.labels?.["batch.kubernetes.io/job-name"] === "other-1"
+      )
+    );
+    await sim.call("PATCH", `${jobs}/fail-1/status`, {
+      status: { conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded" }] },
+    });
+    await seen(() => finished.length === 1);
+    assertEquals(finished, [{ job: "fail-1", pods: ["fail-1-b"], exitCode: 2 }]);
+  } finally {
+    view.close();
+    kube.close();
+    await sim.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -25,7 +25,7 @@ export type FinishListener = (job: ListedObject, status: ObjectStatus) => void;
 /** The router's Jobs and their pods, kept current by a watch. */
 export class ClusterView {
   readonly #jobs = new Map<string, ListedObject>();
-  readonly #pods = new Map<string, ListedPod>();
+  readonly #pods = new PodMap();
   readonly #listeners = new Set<ChangeListener>();
   /** Jobs known to have ended, so each end is reported once. */
   readonly #ended = new Set<string>();
@@ -130,10 +130,7 @@ export class ClusterView {
     const listedJob = job as ListedObject;
     const key = `${listedJob.metadata.uid ?? keyOf(listedJob as unknown as WatchedObject)}`;
     if (this.#ended.has(key)) return;
-    const pods = [...this.#pods.values()].filter((p) =>
-      p.metadata?.labels?.["batch.kubernetes.io/job-name"] === listedJob.metadata.name
-    );
-    const status = jobStatus(listedJob as never, pods);
+    const status = jobStatus(listedJob as never, this.#pods.ofJob(listedJob.metadata.name));
     if (status.status !== "succeeded" && status.status !== "failed") return;
     this.#ended.add(key);
     if (this.#ended.size > 2 * this.#jobs.size + 100) {
@@ -147,6 +144,57 @@ export class ClusterView {
   #emit(uuid: string): void {
     for (const listener of this.#listeners) listener(uuid);
   }
+}
+
+/**
+ * The watched pods by key, and by the name of the Job that runs them (their
+ * `batch.kubernetes.io/job-name` label): a Job's event reads its own pods instead of going
+ * through every pod of the namespace, which a busy cluster holds by the thousand.
+ */
+class PodMap extends Map<string, ListedPod> {
+  readonly #byJob = new Map<string, Map<string, ListedPod>>();
+
+  /** The pods of the Job named `job`. */
+  ofJob(job: string): ListedPod[] {
+    const pods = this.#byJob.get(job);
+    return pods ? [...pods.values()] : [];
+  }
+
+  override set(key: string, pod: ListedPod): this {
+    // A pod that stays with its Job keeps its place among the Job's pods, as in the map itself.
+    const job = jobOf(pod);
+    if (jobOf(this.get(key)) !== job) this.#unindex(key);
+    super.set(key, pod);
+    if (job !== undefined) {
+      let pods = this.#byJob.get(job);
+      if (!pods) this.#byJob.set(job, pods = new Map());
+      pods.set(key, pod);
+    }
+    return this;
+  }
+
+  override delete(key: string): boolean {
+    this.#unindex(key);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    // Map's constructor calls no method of ours, so #byJob exists whenever this runs.
+    this.#byJob.clear();
+    super.clear();
+  }
+
+  #unindex(key: string): void {
+    const job = jobOf(this.get(key));
+    if (job === undefined) return;
+    const pods = this.#byJob.get(job);
+    pods?.delete(key);
+    if (pods?.size === 0) this.#byJob.delete(job);
+  }
+}
+
+function jobOf(pod: ListedPod | undefined): string | undefined {
+  return pod?.metadata?.labels?.["batch.kubernetes.io/job-name"];
 }
 
 function keyOf(object: WatchedObject): string {
