@@ -15,9 +15,10 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 export function toRequest(req: IncomingMessage): Request | Response {
   const method = req.method ?? "GET";
   try {
-    const headers = new Headers();
+    // Pairs, not a Headers object: the Request checks and copies them once instead of twice.
     const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+    const headers: [string, string][] = [];
+    for (let i = 0; i < raw.length; i += 2) headers.push([raw[i], raw[i + 1]]);
     const hasBody = method !== "GET" && method !== "HEAD" && declaresBody(req);
     return new Request(urlOf(req), {
       method,
@@ -64,9 +65,20 @@ function declaresBody(req: IncomingMessage): boolean {
 function urlOf(req: IncomingMessage): string {
   const target = req.url ?? "/";
   if (!target.startsWith("/")) return new URL(target).href; // absolute-form
-  const host = req.headers.host;
+  return originOf(req.headers.host) + target;
+}
+
+/** The last Host seen and its origin: clients send the same one request after request. */
+let lastOrigin: { host: string | undefined; origin: string } = {
+  host: undefined,
+  origin: "http://localhost",
+};
+
+function originOf(host: string | undefined): string {
+  if (host === lastOrigin.host) return lastOrigin.origin;
   const origin = host && URL.canParse(`http://${host}`) ? `http://${host}` : "http://localhost";
-  return origin + target;
+  lastOrigin = { host, origin };
+  return origin;
 }
 
 /** The request body as a stream that pulls from the connection as it is read. */
