@@ -120,8 +120,8 @@ export async function applyObject(
   const collection = resourcePath(object.apiVersion, resource.name, { namespace });
   const objectPath = (name: string) =>
     resourcePath(object.apiVersion, resource.name, { namespace, name });
-  const query = new URLSearchParams({ fieldManager: FIELD_MANAGER });
-  if (options.dryRun) query.set("dryRun", "All");
+  // As URLSearchParams would write it (FIELD_MANAGER needs no escaping), without building one.
+  const query = `fieldManager=${FIELD_MANAGER}${options.dryRun ? "&dryRun=All" : ""}`;
   const send = (method: string, path: string, contentType: string) =>
     withRetries(
       () => call(kube, method, path, options, { body: JSON.stringify(object), contentType }),
@@ -152,10 +152,9 @@ export async function applyObject(
       (options.before !== undefined ? options.before : await readObject(kube, resolved, options)) ??
         undefined;
   }
-  query.set("force", "true");
   const { status, body } = await withRetries(
     () =>
-      callWithStatus(kube, "PATCH", `${path}?${query}`, options, {
+      callWithStatus(kube, "PATCH", `${path}?${query}&force=true`, options, {
         body: JSON.stringify(object),
         contentType: "application/apply-patch+yaml",
       }),

@@ -79,6 +79,14 @@ export interface ConnectOptions {
   maxInflight: number;
 }
 
+/** Sets `name` in `headers` as `Headers.set` would: replacing any spelling of the name. */
+function setHeader(headers: Record<string, string>, name: string, value: string): void {
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() === name) delete headers[key];
+  }
+  headers[name] = value;
+}
+
 /** Loads the login like kubectl does and opens a connection with it. */
 export async function connectKube(options: ConnectOptions): Promise<KubeConnection> {
   const login = await loadLogin({
@@ -115,9 +123,10 @@ export async function connectKube(options: ConnectOptions): Promise<KubeConnecti
 
   const limiter = new Limiter(options.maxInflight);
   const send = async (method: string, urlPath: string, init: KubeRequestInit) => {
-    const headers = new Headers(await login.headers());
-    headers.set("accept", "application/json");
-    if (init.contentType) headers.set("content-type", init.contentType);
+    // A plain record: fetch checks and copies it once (a Headers object would be twice).
+    const headers: Record<string, string> = { ...await login.headers() };
+    setHeader(headers, "accept", "application/json");
+    if (init.contentType) setHeader(headers, "content-type", init.contentType);
     const response = await fetch(server + urlPath, {
       method,
       headers,
