@@ -50,7 +50,11 @@ try {
     load = await profilePublish(rest[0] ?? "job", Number(rest[1] ?? 16), Number(rest[2] ?? 5));
   } else if (what === "build") await profileBuild(Number(rest[0] ?? 1000));
   else throw new Error(`usage: profile.ts publish|build, got ${what}`);
-  const [file] = [...Deno.readDirSync(profiles)].filter((e) => e.name.endsWith(".cpuprofile"));
+  // The main thread's profile: workers (the kubeconfig login, the template compiler) write
+  // their own `*.worker-N.cpuprofile` files next to it.
+  const [file] = [...Deno.readDirSync(profiles)].filter((e) =>
+    e.name.endsWith(".cpuprofile") && !e.name.includes(".worker-")
+  );
   const path = `${profiles}/${file.name}`;
   const profile = JSON.parse(await Deno.readTextFile(path)) as CpuProfile;
   // A publish profile counts from the first publish to the last: not the start-up.
