@@ -13,7 +13,6 @@
  */
 
 import nodeFs from "node:fs";
-import git from "isomorphic-git";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import type { CommitFiles, RepoEntry, RevisionSource } from "../sync/source.ts";
 import { describeGitFailure, GitError } from "./errors.ts";
@@ -53,6 +52,9 @@ const fs = (() => {
 function looseObjects(gitdir: string): (oid: string) => Promise<GitObject | undefined> {
   const cache = {};
   return async (oid) => {
+    // Imported on first need: a cache the router wrote never needs it, and the library costs an
+    // idle router ~8 MB of resident memory once loaded (BENCHMARKS.md, "Footprint").
+    const { default: git } = await import("isomorphic-git");
     try {
       const { type, object } = await git.readObject({ fs, gitdir, oid, format: "content", cache });
       return { type: type as ObjectType, content: object as Uint8Array };
