@@ -11,13 +11,13 @@ function pod(name: string, status: PodLike["status"], created = T0): PodLike {
 Deno.test("a Job with no pod yet is pending; a running pod makes it running", () => {
   assertEquals(jobStatus({ status: {} }), { status: "pending" });
   assertEquals(
-    jobStatus({ status: { startTime: T0, active: 1 } }, [pod("p", { phase: "Running" })]),
+    jobStatus({ status: { startTime: T0 } }, [pod("p", { phase: "Running" })]),
     { status: "running", startedAt: T0, pods: [{ name: "p", phase: "Running" }] },
   );
 });
 
 Deno.test("a pod that cannot pull its image keeps the Job pending, with the reason", () => {
-  const status = jobStatus({ status: { active: 1 } }, [
+  const status = jobStatus({ status: {} }, [
     pod("p", {
       phase: "Pending",
       containerStatuses: [{ state: { waiting: { reason: "ImagePullBackOff" } } }],

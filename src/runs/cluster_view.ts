@@ -10,7 +10,7 @@ import type { KubeConnection } from "../kube/connection.ts";
 import { resourcePath } from "../kube/paths.ts";
 import { listAndWatch, type WatchedObject } from "../kube/watch.ts";
 import { LABELS } from "../publish/labels.ts";
-import type { ListedObject, ListedPod } from "./run_view.ts";
+import { type SlimJob, slimJob, type SlimPod, slimPod } from "./slim_objects.ts";
 import { jobStatus, type ObjectStatus } from "./status.ts";
 
 /** Where to watch: these namespaces, or `"*"` for all (needs a ClusterRole). */
@@ -20,11 +20,14 @@ export type WatchScope = readonly string[] | "*";
 export type ChangeListener = (requestUuid: string) => void;
 
 /** Called once when a watched Job is seen to end (not for Jobs that had ended at the list). */
-export type FinishListener = (job: ListedObject, status: ObjectStatus) => void;
+export type FinishListener = (job: SlimJob, status: ObjectStatus) => void;
 
-/** The router's Jobs and their pods, kept current by a watch. */
+/**
+ * The router's Jobs and their pods, kept current by a watch. Only their slim copies are kept
+ * (`slim_objects.ts`): what the runs API reads of them.
+ */
 export class ClusterView {
-  readonly #jobs = new Map<string, ListedObject>();
+  readonly #jobs = new Map<string, SlimJob>();
   readonly #pods = new PodMap();
   readonly #listeners = new Set<ChangeListener>();
   /** Jobs known to have ended, so each end is reported once. */
@@ -46,10 +49,10 @@ export class ClusterView {
         this.#watch(
           resourcePath("batch/v1", "jobs", { namespace }),
           this.#jobs,
-          trimJob,
+          slimJob,
           (job, listed) => this.#noteEnd(job, listed),
         ),
-        this.#watch(resourcePath("v1", "pods", { namespace }), this.#pods, trimPod),
+        this.#watch(resourcePath("v1", "pods", { namespace }), this.#pods, slimPod),
       ]),
     ).then(() => {});
     return this.#synced;
@@ -61,12 +64,12 @@ export class ClusterView {
   }
 
   /** Every watched Job. */
-  jobs(): ListedObject[] {
+  jobs(): SlimJob[] {
     return [...this.#jobs.values()];
   }
 
   /** Every watched pod. */
-  pods(): ListedPod[] {
+  pods(): SlimPod[] {
     return [...this.#pods.values()];
   }
 
@@ -86,7 +89,7 @@ export class ClusterView {
     return this.scope === "*" ? [undefined] : [...new Set(this.scope)];
   }
 
-  #watch<T extends ListedObject | ListedPod>(
+  #watch<T extends SlimJob | SlimPod>(
     path: string,
     into: Map<string, T>,
     trim: (object: WatchedObject) => T,
@@ -126,11 +129,10 @@ export class ClusterView {
   }
 
   /** Reports a Job's end once: at the watch event where it ended, never for one listed ended. */
-  #noteEnd(job: ListedObject | ListedPod, listed: boolean): void {
-    const listedJob = job as ListedObject;
-    const key = `${listedJob.metadata.uid ?? keyOf(listedJob as unknown as WatchedObject)}`;
+  #noteEnd(job: SlimJob, listed: boolean): void {
+    const key = job.metadata.uid ?? keyOf(job);
     if (this.#ended.has(key)) return;
-    const status = jobStatus(listedJob as never, this.#pods.ofJob(listedJob.metadata.name));
+    const status = jobStatus(job, this.#pods.ofJob(job.metadata.name));
     if (status.status !== "succeeded" && status.status !== "failed") return;
     this.#ended.add(key);
     if (this.#ended.size > 2 * this.#jobs.size + 100) {
@@ -138,7 +140,7 @@ export class ClusterView {
       const live = new Set([...this.#jobs.values()].map((j) => j.metadata.uid ?? ""));
       for (const uid of this.#ended) if (!live.has(uid)) this.#ended.delete(uid);
     }
-    if (!listed) this.options.onJobFinished?.(listedJob, status);
+    if (!listed) this.options.onJobFinished?.(job, status);
   }
 
   #emit(uuid: string): void {
@@ -151,16 +153,16 @@ export class ClusterView {
  * `batch.kubernetes.io/job-name` label): a Job's event reads its own pods instead of going
  * through every pod of the namespace, which a busy cluster holds by the thousand.
  */
-class PodMap extends Map<string, ListedPod> {
-  readonly #byJob = new Map<string, Map<string, ListedPod>>();
+class PodMap extends Map<string, SlimPod> {
+  readonly #byJob = new Map<string, Map<string, SlimPod>>();
 
   /** The pods of the Job named `job`. */
-  ofJob(job: string): ListedPod[] {
+  ofJob(job: string): SlimPod[] {
     const pods = this.#byJob.get(job);
     return pods ? [...pods.values()] : [];
   }
 
-  override set(key: string, pod: ListedPod): this {
+  override set(key: string, pod: SlimPod): this {
     // A pod that stays with its Job keeps its place among the Job's pods, as in the map itself.
     const job = jobOf(pod);
     if (jobOf(this.get(key)) !== job) this.#unindex(key);
@@ -193,57 +195,15 @@ class PodMap extends Map<string, ListedPod> {
   }
 }
 
-function jobOf(pod: ListedPod | undefined): string | undefined {
+function jobOf(pod: SlimPod | undefined): string | undefined {
   return pod?.metadata?.labels?.["batch.kubernetes.io/job-name"];
 }
 
-function keyOf(object: WatchedObject): string {
+function keyOf(object: { metadata: { name: string; namespace?: string } }): string {
   return `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
 }
 
-function requestOf(
-  object: ListedObject | ListedPod | WatchedObject | undefined,
-): string | undefined {
+function requestOf(object: SlimJob | SlimPod | WatchedObject | undefined): string | undefined {
   const labels = (object?.metadata as { labels?: Record<string, string> } | undefined)?.labels;
   return labels?.[LABELS.requestUuid];
-}
-
-/**
- * Keeps what the status needs: a Job's pod template can carry a 128 KiB message, and a
- * replica holds every Job the router made.
- */
-function trimJob(object: WatchedObject): ListedObject {
-  const job = object as unknown as ListedObject & { spec?: { suspend?: boolean } };
-  return {
-    apiVersion: "batch/v1",
-    kind: "Job",
-    metadata: trimMetadata(job.metadata),
-    ...(job.spec?.suspend ? { spec: { suspend: true } } : {}),
-    status: job.status,
-  };
-}
-
-function trimPod(object: WatchedObject): ListedPod {
-  const pod = object as unknown as ListedPod;
-  const status = pod.status ?? {};
-  return {
-    metadata: trimMetadata(pod.metadata as ListedObject["metadata"]),
-    status: {
-      phase: status.phase,
-      reason: status.reason,
-      startTime: status.startTime,
-      containerStatuses: status.containerStatuses,
-      initContainerStatuses: status.initContainerStatuses,
-    },
-  };
-}
-
-function trimMetadata(metadata: ListedObject["metadata"]): ListedObject["metadata"] {
-  return {
-    name: metadata.name,
-    ...(metadata.namespace ? { namespace: metadata.namespace } : {}),
-    ...(metadata.uid ? { uid: metadata.uid } : {}),
-    ...(metadata.labels ? { labels: metadata.labels } : {}),
-    ...(metadata.creationTimestamp ? { creationTimestamp: metadata.creationTimestamp } : {}),
-  };
 }

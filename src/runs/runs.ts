@@ -74,7 +74,9 @@ export class Runs {
    */
   async request(uuid: string, signal?: AbortSignal): Promise<RequestView | undefined> {
     const selector = `${LABELS.requestUuid}=${uuid}`;
-    let jobs = this.options.view.jobs().filter((j) => labelOf(j, LABELS.requestUuid) === uuid);
+    let jobs: ListedObject[] = this.options.view.jobs().filter((j) =>
+      labelOf(j, LABELS.requestUuid) === uuid
+    );
     if (jobs.length === 0) {
       jobs = await this.#list({ apiVersion: "batch/v1", kind: "Job" }, selector, signal);
     }

@@ -8,49 +8,56 @@
 /** The status of an object, a request or a run. */
 export type Status = "pending" | "running" | "succeeded" | "failed" | "deleted";
 
-/** A pod as the status needs it (a subset of `v1.Pod`). */
+/** A pod as the status reads it (a subset of `v1.Pod`: nothing else of it is read). */
 export interface PodLike {
   metadata?: { name?: string; creationTimestamp?: string };
   status?: {
     phase?: string;
     reason?: string;
-    message?: string;
-    startTime?: string;
     containerStatuses?: ContainerStatusLike[];
     initContainerStatuses?: ContainerStatusLike[];
   };
 }
 
-interface ContainerStatusLike {
-  name?: string;
-  state?: {
-    waiting?: { reason?: string; message?: string };
-    running?: { startedAt?: string };
-    terminated?: { reason?: string; message?: string; exitCode?: number; finishedAt?: string };
-  };
-  lastState?: ContainerStatusLike["state"];
+/** A container's status as the status reads it (a subset of `v1.ContainerStatus`). */
+export interface ContainerStatusLike {
+  state?: ContainerStateLike;
+  lastState?: ContainerStateLike;
 }
 
-/** A Job as the status needs it (a subset of `batch/v1` Job). */
+/** A container's state as the status reads it (a subset of `v1.ContainerState`). */
+export interface ContainerStateLike {
+  waiting?: { reason?: string };
+  terminated?: { reason?: string; exitCode?: number };
+}
+
+/** A Job as the status reads it (a subset of `batch/v1` Job: nothing else of it is read). */
 export interface JobLike {
-  metadata?: { name?: string; creationTimestamp?: string; deletionTimestamp?: string };
   spec?: { suspend?: boolean };
   status?: {
-    conditions?: {
-      type?: string;
-      status?: string;
-      reason?: string;
-      message?: string;
-      lastTransitionTime?: string;
-    }[];
-    active?: number;
-    ready?: number;
-    succeeded?: number;
-    failed?: number;
+    conditions?: JobConditionLike[];
     startTime?: string;
     completionTime?: string;
   };
 }
+
+/** A Job condition as the status reads it. */
+export interface JobConditionLike {
+  type?: string;
+  status?: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+/** The condition types that decide a Job's status; only true ones count. */
+export const DECIDING_JOB_CONDITIONS = [
+  "Failed",
+  "FailureTarget",
+  "Complete",
+  "SuccessCriteriaMet",
+  "Suspended",
+] as const;
 
 /** One pod of a Job, as a request's report shows it. */
 export interface PodState {
@@ -161,7 +168,7 @@ export function isFinal(status: Status): boolean {
   return status === "succeeded" || status === "failed" || status === "deleted";
 }
 
-function condition(job: JobLike, type: string) {
+function condition(job: JobLike, type: typeof DECIDING_JOB_CONDITIONS[number]) {
   return job.status?.conditions?.find((c) => c.type === type && c.status === "True");
 }
 
