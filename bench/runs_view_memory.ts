@@ -1,7 +1,7 @@
 /**
  * What the runs view holds per watched Job and pod, and what a watch event costs it: the view
  * (`ClusterView`) is fed 10,000 finished Jobs and their pods as a v1.37 API server lists them
- * (`lib/cluster_objects.ts`), then one MODIFIED event per Job and per pod through its watch
+ * (`tests/support/api_objects.ts`), then one MODIFIED event per Job and per pod through its watch
  * streams. Heap is V8's `heapUsed` after forced collections; next to it, what the same objects
  * would hold kept whole, as parsed.
  *
@@ -14,7 +14,7 @@ import process from "node:process";
 import type { KubeConnection, KubeResponse } from "../src/kube/connection.ts";
 import { ClusterView } from "../src/runs/cluster_view.ts";
 import { requestViews } from "../src/runs/run_view.ts";
-import { finishedJob, NAMESPACE, succeededPod } from "./lib/cluster_objects.ts";
+import { finishedJob, NAMESPACE, succeededPod } from "../tests/support/api_objects.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -108,8 +108,8 @@ const used = process.cpuUsage(cpu);
 const wallMs = performance.now() - started;
 jobEvents.length = podEvents.length = 0;
 
-const answer = requestViews(view.jobs(), view.pods());
 const afterEvents = heapAfterGc() - before;
+const answered = requestViews(view.jobs(), view.pods()).length;
 view.close();
 kube.close();
 
@@ -125,7 +125,7 @@ console.log(JSON.stringify(
   {
     jobs: JOBS,
     pods: JOBS,
-    requests: answer.length,
+    requests: answered,
     jobBytes: JSON.stringify(finishedJob(0)).length,
     podBytes: JSON.stringify(succeededPod(0)).length,
     viewHeapMB: mb(viewHeap),

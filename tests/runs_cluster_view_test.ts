@@ -48,6 +48,15 @@ Deno.test("the view lists, then follows a Job and its pod through to success", a
   try {
     await view.start();
     assertEquals(view.jobs().map((j) => j.metadata.name), ["collect-1"]);
+    // Its slim copy: no pod template, no managed fields.
+    assertEquals(Object.keys(view.jobs()[0]), ["apiVersion", "kind", "metadata", "status"]);
+    assertEquals(Object.keys(view.jobs()[0].metadata), [
+      "name",
+      "namespace",
+      "uid",
+      "creationTimestamp",
+      "labels",
+    ]);
     assertEquals(requestViews(view.jobs(), view.pods())[0].status, "pending");
 
     let changed = nextChange(view, UUID);

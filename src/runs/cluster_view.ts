@@ -151,26 +151,28 @@ export class ClusterView {
 /**
  * The watched pods by key, and by the name of the Job that runs them (their
  * `batch.kubernetes.io/job-name` label): a Job's event reads its own pods instead of going
- * through every pod of the namespace, which a busy cluster holds by the thousand.
+ * through every pod of the namespace, which a busy cluster holds by the thousand. A Job's pods
+ * are a short list of keys (most Jobs have one pod), not a map of their own.
  */
 class PodMap extends Map<string, SlimPod> {
-  readonly #byJob = new Map<string, Map<string, SlimPod>>();
+  readonly #byJob = new Map<string, string[]>();
 
   /** The pods of the Job named `job`. */
   ofJob(job: string): SlimPod[] {
-    const pods = this.#byJob.get(job);
-    return pods ? [...pods.values()] : [];
+    return (this.#byJob.get(job) ?? []).map((key) => this.get(key)!);
   }
 
   override set(key: string, pod: SlimPod): this {
     // A pod that stays with its Job keeps its place among the Job's pods, as in the map itself.
     const job = jobOf(pod);
-    if (jobOf(this.get(key)) !== job) this.#unindex(key);
+    const known = this.has(key);
+    if (known && jobOf(this.get(key)) !== job) this.#unindex(key);
+    else if (known) return super.set(key, pod);
     super.set(key, pod);
     if (job !== undefined) {
-      let pods = this.#byJob.get(job);
-      if (!pods) this.#byJob.set(job, pods = new Map());
-      pods.set(key, pod);
+      const keys = this.#byJob.get(job);
+      if (keys) keys.push(key);
+      else this.#byJob.set(job, [key]);
     }
     return this;
   }
@@ -189,9 +191,11 @@ class PodMap extends Map<string, SlimPod> {
   #unindex(key: string): void {
     const job = jobOf(this.get(key));
     if (job === undefined) return;
-    const pods = this.#byJob.get(job);
-    pods?.delete(key);
-    if (pods?.size === 0) this.#byJob.delete(job);
+    const keys = this.#byJob.get(job);
+    if (!keys) return;
+    const at = keys.indexOf(key);
+    if (at >= 0) keys.splice(at, 1);
+    if (keys.length === 0) this.#byJob.delete(job);
   }
 }
 

@@ -14,7 +14,7 @@ import { LABELS } from "../publish/labels.ts";
 import {
   type ContainerStateLike,
   type ContainerStatusLike,
-  DECIDING_JOB_CONDITIONS,
+  decidingConditions,
   type JobConditionLike,
   type JobLike,
   type PodLike,
@@ -54,12 +54,18 @@ export const JOB_LABELS: readonly string[] = [
   LABELS.functionUid,
 ];
 
-/** The labels of a pod the runs API reads (whose request and Job it is). */
+/**
+ * The labels of a pod the runs API reads (whose request and Job it is). The Job's name is read
+ * from `job-name` only when `batch.kubernetes.io/job-name` is missing (before Kubernetes 1.27).
+ */
 export const POD_LABELS: readonly string[] = [
   LABELS.requestUuid,
   "batch.kubernetes.io/job-name",
   "job-name",
 ];
+const SHADOWED_LABELS: Readonly<Record<string, string>> = {
+  "job-name": "batch.kubernetes.io/job-name",
+};
 
 /** The slim copy of a Job as listed or watched. */
 export function slimJob(object: unknown): SlimJob {
@@ -73,7 +79,7 @@ export function slimJob(object: unknown): SlimJob {
     ...(status
       ? {
         status: {
-          conditions: slimConditions(status.conditions),
+          conditions: slimConditions(job),
           startTime: status.startTime,
           completionTime: status.completionTime,
         },
@@ -124,7 +130,9 @@ function slimMetadata(
     const labels: Record<string, string> = {};
     for (const key of keys) {
       const value = metadata.labels[key];
+      const shadowedBy = SHADOWED_LABELS[key];
       if (value === undefined) continue;
+      if (shadowedBy !== undefined && metadata.labels[shadowedBy] !== undefined) continue;
       // Topic and revision repeat across every Job of a topic: one copy of each.
       labels[key] = key === LABELS.topic || key === LABELS.revision ? pooled(value) : value;
     }
@@ -133,14 +141,14 @@ function slimMetadata(
   return slim;
 }
 
-const DECIDING: ReadonlySet<string> = new Set(DECIDING_JOB_CONDITIONS);
-
-/** The conditions `jobStatus` looks for (true ones of the deciding types), in their order. */
-function slimConditions(
-  conditions: readonly JobConditionLike[] | undefined,
-): JobConditionLike[] | undefined {
-  const kept = (conditions ?? [])
-    .filter((c) => c.status === "True" && DECIDING.has(c.type ?? ""))
+/**
+ * The conditions `jobStatus` reads (the deciding ones), in the Job's order: of a finished Job
+ * in Kubernetes ≥ 1.31, `Complete` and not the `SuccessCriteriaMet` it shadows.
+ */
+function slimConditions(job: JobLike): JobConditionLike[] | undefined {
+  const deciding = new Set(Object.values(decidingConditions(job)));
+  const kept = (job.status?.conditions ?? [])
+    .filter((c) => deciding.has(c))
     .map((c) => ({
       type: pooled(c.type),
       status: "True",

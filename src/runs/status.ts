@@ -50,14 +50,22 @@ export interface JobConditionLike {
   lastTransitionTime?: string;
 }
 
-/** The condition types that decide a Job's status; only true ones count. */
-export const DECIDING_JOB_CONDITIONS = [
-  "Failed",
-  "FailureTarget",
-  "Complete",
-  "SuccessCriteriaMet",
-  "Suspended",
-] as const;
+/**
+ * The true conditions that decide a Job's status, each the first of its kind in the Job's
+ * order: `Failed` before `FailureTarget`, `Complete` before `SuccessCriteriaMet`. The status
+ * reads no other condition.
+ */
+export function decidingConditions(job: JobLike): {
+  failed?: JobConditionLike;
+  complete?: JobConditionLike;
+  suspended?: JobConditionLike;
+} {
+  return {
+    failed: condition(job, "Failed") ?? condition(job, "FailureTarget"),
+    complete: condition(job, "Complete") ?? condition(job, "SuccessCriteriaMet"),
+    suspended: condition(job, "Suspended"),
+  };
+}
 
 /** One pod of a Job, as a request's report shows it. */
 export interface PodState {
@@ -98,7 +106,7 @@ export function jobStatus(job: JobLike, pods: readonly PodLike[] = []): ObjectSt
     ...(job.status?.startTime ? { startedAt: job.status.startTime } : {}),
     ...(podStates.length > 0 ? { pods: podStates } : {}),
   };
-  const failed = condition(job, "Failed") ?? condition(job, "FailureTarget");
+  const { failed, complete, suspended } = decidingConditions(job);
   if (failed) {
     const pod = lastFailedPod(pods);
     return {
@@ -111,7 +119,6 @@ export function jobStatus(job: JobLike, pods: readonly PodLike[] = []): ObjectSt
       ...finishedAt(failed.lastTransitionTime),
     };
   }
-  const complete = condition(job, "Complete") ?? condition(job, "SuccessCriteriaMet");
   if (complete) {
     return {
       ...base,
@@ -119,7 +126,7 @@ export function jobStatus(job: JobLike, pods: readonly PodLike[] = []): ObjectSt
       ...finishedAt(job.status?.completionTime ?? complete.lastTransitionTime),
     };
   }
-  if (job.spec?.suspend || condition(job, "Suspended")) {
+  if (job.spec?.suspend || suspended) {
     return { ...base, status: "pending", reason: "Suspended" };
   }
   const stuck = podStates.find((p) => p.reason && STUCK_WAITING.has(p.reason));
@@ -168,7 +175,7 @@ export function isFinal(status: Status): boolean {
   return status === "succeeded" || status === "failed" || status === "deleted";
 }
 
-function condition(job: JobLike, type: typeof DECIDING_JOB_CONDITIONS[number]) {
+function condition(job: JobLike, type: string): JobConditionLike | undefined {
   return job.status?.conditions?.find((c) => c.type === type && c.status === "True");
 }
 

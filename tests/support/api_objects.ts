@@ -2,7 +2,8 @@
  * A finished Job of the publish benchmark's `job` topic and its pod, as a Kubernetes v1.37 API
  * server lists them: server-side applied by the router, defaulted, run by the Job controller
  * and kwok's kubelet stage (managed fields, pod template, volumes, conditions, container
- * statuses). What the runs view is fed by its list and watch in a real cluster.
+ * statuses). What the runs view is fed by its list and watch in a real cluster (its tests, and
+ * `bench/runs_view_memory.ts`).
  * @module
  */
 
