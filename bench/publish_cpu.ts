@@ -129,9 +129,10 @@ try {
   for (const [i, spec] of trees.entries()) {
     const [name, tree] = spec.includes("=") ? spec.split("=") : [`tree${i}`, spec];
     if (tree.includes(".ts:")) {
-      // `name=script.ts:arg`: a server of one's own (a floor variant), started like the proxy.
-      const [script, arg] = tree.split(":");
-      const child = await BenchChild.start(new URL(script, `file://${Deno.cwd()}/`).href, [arg], {
+      // `name=script.ts:arg[:arg…]`: a server of one's own (a floor variant, say
+      // `floor_server.ts:proxy:node`), started like the proxy.
+      const [script, ...args] = tree.split(":");
+      const child = await BenchChild.start(new URL(script, `file://${Deno.cwd()}/`).href, args, {
         env: simEnv,
       });
       targets.push({

@@ -1,0 +1,244 @@
+/**
+ * What the kernel sees per publish: the router, the Deno.serve one-hop proxy and the node:http
+ * proxy (`floor_server.ts proxy node`, served by the router's own `serve.ts`) each take the
+ * same load from one simulator while `strace -f -c` (or `perf stat`) is attached to them, and
+ * every count is divided by the requests answered while it was attached. Needs root (or
+ * ptrace/perf rights) and `strace`/`perf` on the PATH.
+ *
+ * Run: `deno run -A bench/publish_syscalls.ts [--callers=1] [--seconds=5] [--tool=strace|perf]`
+ * @module
+ */
+
+import { GitServer } from "../tests/support/git_server.ts";
+import { BenchChild } from "./lib/child.ts";
+import { runLoad } from "./lib/load.ts";
+import { FILES, PUBLISH } from "./lib/templates.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const flags = Object.fromEntries(
+  Deno.args.filter((a) => a.startsWith("--")).map((a) => a.slice(2).split("=")),
+);
+const callers = Number(flags.callers ?? 1);
+const seconds = Number(flags.seconds ?? 5);
+const tool = flags.tool ?? "strace";
+const tree = flags.tree ?? ROOT;
+
+// The module cache this process uses, so a router with a fresh HOME does not download again.
+const denoDir = Deno.env.get("DENO_DIR") ?? JSON.parse(
+  new TextDecoder().decode(
+    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
+  ),
+).denoDir;
+const work = await Deno.makeTempDir({ prefix: "gitfaas-sys-" });
+const git = await GitServer.start();
+const sim = await BenchChild.start("sim_server.ts", [work]);
+await git.createRepo("publish", { files: FILES });
+const simEnv = {
+  SIM_URL: String(sim.ready.url),
+  SIM_TOKEN: String(sim.ready.token),
+  SIM_CA: String(sim.ready.caFile),
+};
+
+interface Target {
+  name: string;
+  pid: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startRouter(): Promise<Target> {
+  const config = JSON.parse(await Deno.readTextFile(`${tree}/deno.json`));
+  const [, ...args] = (config.tasks.start as string).split(/\s+/);
+  const home = await Deno.makeTempDir({ prefix: "gitfaas-home-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: flags.v8 ? args.map((a) => a.startsWith("--v8-flags=") ? `${a},${flags.v8}` : a) : args,
+    cwd: tree,
+    env: {
+      PORT: "0",
+      NO_COLOR: "1",
+      HOME: home,
+      GIT_URL: git.repoUrl("publish"),
+      GIT_USER_NAME: git.user,
+      GIT_PERSONAL_TOKEN: git.token,
+      KUBECONFIG: String(sim.ready.kubeconfig),
+      DATA_DIR: `${work}/data`,
+      GIT_POLL_INTERVAL: "3600",
+      LOG_LEVEL: flags.log ?? "info",
+      DENO_DIR: denoDir,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  let port = 0;
+  while (!port) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`router exited:\n${text}`);
+    text += new TextDecoder().decode(value);
+    const match = /"gitfaas listening".*?"port":(\d+)/.exec(text);
+    if (match) port = Number(match[1]);
+  }
+  // The rest is discarded, or kept in `--stdout=file` (a V8 trace, say).
+  const kept = flags.stdout
+    ? await Deno.open(flags.stdout, { write: true, create: true })
+    : undefined;
+  const drain = (async () => {
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      if (kept) await kept.write(read.value);
+    }
+    kept?.close();
+  })();
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 400; i++) {
+    const ready = await fetch(`${url}/readyz`).catch(() => undefined);
+    await ready?.body?.cancel();
+    if (ready?.ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    name: "router",
+    pid: child.pid,
+    url: `${url}/publish/job${PUBLISH.query}`,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+      await drain;
+      await Deno.remove(home, { recursive: true });
+    },
+  };
+}
+
+async function startFloor(name: string, kind: string): Promise<Target> {
+  const child = await BenchChild.start("floor_server.ts", ["proxy", kind], {
+    env: simEnv,
+    denoFlags: flags.v8 ? [`--v8-flags=${flags.v8}`] : [],
+  });
+  return {
+    name,
+    pid: child.pid,
+    url: `http://127.0.0.1:${child.ready.port}/`,
+    stop: () => child.stop(),
+  };
+}
+
+function load(target: Target) {
+  return runLoad({
+    url: target.url,
+    body: PUBLISH.body,
+    headers: PUBLISH.headers,
+    concurrency: callers,
+    durationMs: seconds * 1000,
+    maxRequests: 1e6,
+  });
+}
+
+function answeredBy(result: { statuses: Record<string, number> }): number {
+  return Object.values(result.statuses).reduce((a, b) => a + b, 0);
+}
+
+/** Runs the load on `target` with the tool attached; the tool's report and the answer count. */
+async function traced(target: Target): Promise<{ answered: number; report: string }> {
+  const out = `${work}/${target.name}.${tool}`;
+  const args = tool === "record"
+    ? ["record", "-F", "4999", "-g", "-p", String(target.pid), "-o", out]
+    : tool === "perf"
+    ? [
+      "stat",
+      "-e",
+      flags.events ?? "task-clock,context-switches,cpu-migrations,page-faults,cycles,instructions",
+      "-p",
+      String(target.pid),
+      "-o",
+      out,
+    ]
+    : ["-f", "-c", "-o", out, "-p", String(target.pid)];
+  if (tool === "custom") {
+    // `--script=file`: run with the target's pid as its argument while the load runs.
+    const child = new Deno.Command(flags.script, { args: [String(target.pid)] }).spawn();
+    const result = await load(target);
+    await child.status;
+    return { answered: answeredBy(result), report: "" };
+  }
+  if (tool === "none") {
+    const result = await load(target);
+    return { answered: answeredBy(result), report: "" };
+  }
+  const child = new Deno.Command(tool === "strace" ? "strace" : "perf", {
+    args,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await new Promise((r) => setTimeout(r, 500));
+  const result = await load(target);
+  child.kill("SIGINT");
+  await child.status;
+  if (tool === "record") {
+    const answered = answeredBy(result);
+    const keep = `${flags.keep ?? "/tmp"}/${target.name}.perf.data`;
+    await Deno.copyFile(out, keep);
+    return { answered, report: keep };
+  }
+  return { answered: answeredBy(result), report: await Deno.readTextFile(out) };
+}
+
+/** strace -c's table as calls per answered request, largest first. */
+function perRequest(report: string, answered: number): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const line of report.split("\n")) {
+    const cells = line.trim().split(/\s+/);
+    if (cells.length < 5 || !/^\d/.test(cells[0])) continue;
+    const name = cells[cells.length - 1];
+    if (name === "total") continue;
+    calls.set(name, Number(cells[3]) / answered);
+  }
+  return calls;
+}
+
+const targets: Target[] = [];
+try {
+  if (!flags.only || flags.only === "proxy") targets.push(await startFloor("proxy", "deno"));
+  if (!flags.only || flags.only === "proxy-node") {
+    targets.push(await startFloor("proxy-node", "node"));
+  }
+  if (!flags.only || flags.only === "router") targets.push(await startRouter());
+  for (const t of targets) {
+    await runLoad({
+      url: t.url,
+      body: PUBLISH.body,
+      headers: PUBLISH.headers,
+      concurrency: callers,
+      durationMs: 1000,
+      maxRequests: 1e6,
+    });
+  }
+  const tables = new Map<string, Map<string, number>>();
+  for (const t of targets) {
+    const { answered, report } = await traced(t);
+    console.log(`## ${t.name}: ${answered} answered, ${callers} callers`);
+    if (tool === "perf" || tool === "record") console.log(report);
+    else tables.set(t.name, perRequest(report, answered));
+  }
+  if (tool === "strace") {
+    const names = [...new Set([...tables.values()].flatMap((m) => [...m.keys()]))];
+    const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    names.sort((a, b) => (tables.get("router")!.get(b) ?? 0) - (tables.get("router")!.get(a) ?? 0));
+    console.log(`syscall`.padEnd(20) + targets.map((t) => t.name.padStart(12)).join(""));
+    for (const name of names) {
+      console.log(
+        name.padEnd(20) +
+          targets.map((t) => (tables.get(t.name)!.get(name) ?? 0).toFixed(2).padStart(12)).join(""),
+      );
+    }
+    console.log(
+      "total".padEnd(20) +
+        targets.map((t) => total(tables.get(t.name)!).toFixed(2).padStart(12)).join(""),
+    );
+  }
+} finally {
+  for (const t of targets) await t.stop().catch(() => undefined);
+  await sim.stop();
+  await git.close();
+  await Deno.remove(work, { recursive: true }).catch(() => undefined);
+}
