@@ -1,11 +1,19 @@
 /**
  * What the kernel sees per publish: the router, the Deno.serve one-hop proxy and the node:http
  * proxy (`floor_server.ts proxy node`, served by the router's own `serve.ts`) each take the
- * same load from one simulator while `strace -f -c` (or `perf stat`) is attached to them, and
- * every count is divided by the requests answered while it was attached. Needs root (or
- * ptrace/perf rights) and `strace`/`perf` on the PATH.
+ * same load from one simulator while a tool is attached to them; counts are divided by the
+ * requests answered meanwhile. Needs root (or ptrace/perf rights).
  *
- * Run: `deno run -A bench/publish_syscalls.ts [--callers=1] [--seconds=5] [--tool=strace|perf]`
+ * Run: `deno run -A bench/publish_syscalls.ts [--callers=1] [--seconds=5] [--tool=...]`
+ * - `--tool=strace` (default): `strace -f -c`, printed as syscalls per request, all threads;
+ * - `--tool=perf`: `perf stat` (task clock, context switches, page faults);
+ * - `--tool=record`: `perf record -g`, kept in `--keep=folder`; with `--v8=--perf-basic-prof`
+ *   the JS frames have names (`perf script` then reads `/tmp/perf-<pid>.map`);
+ * - `--tool=custom --script=file`: runs `file <pid>` while the load runs;
+ * - `--tool=none`: only the load (with `--v8=--trace-gc --stdout=file`, the router's GC trace).
+ *
+ * `--only=router|proxy|proxy-node` measures one target; `--tree=folder` runs the router of
+ * another source tree; `--v8=flags` adds V8 flags to every target.
  * @module
  */
 
