@@ -41,15 +41,17 @@ export class RouterProcess {
 
   /**
    * Starts the router with `env` (PORT defaults to 0: a free port) and waits until it listens.
-   * `task` names the deno.json task to run (default `start`).
+   * `task` names the deno.json task to run (default `start`); `denoFlags` go after its `run`
+   * (`--inspect=…` for a bench that reads the router's heap).
    */
   static async start(
     env: Record<string, string>,
-    options: { task?: string; timeoutMs?: number; args?: string[] } = {},
+    options: { task?: string; timeoutMs?: number; args?: string[]; denoFlags?: string[] } = {},
   ): Promise<RouterProcess> {
     const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
     const command: string = config.tasks[options.task ?? "start"];
     const [program, ...args] = command.split(/\s+/);
+    if (options.denoFlags) args.splice(args.indexOf("run") + 1, 0, ...options.denoFlags);
     const home = await Deno.makeTempDir({ prefix: "gitfaas-home-" });
     const child = new Deno.Command(program === "deno" ? Deno.execPath() : program, {
       args: [...args, ...(options.args ?? [])],

@@ -1,0 +1,216 @@
+/**
+ * Does the router's memory grow with the publishes it has answered? The router (its own process,
+ * as `deno task start` runs it, plus `--inspect` on loopback) publishes one Job per request to
+ * the API simulator in successive batches from 16 callers; after each batch it idles, and this
+ * reads its resident memory and V8 heap (through the inspector: `Deno.memoryUsage()` and
+ * `node:v8`'s heap spaces) as the router left them, then again after a full garbage collection,
+ * which tells heap kept alive (a leak grows it batch after batch) from heap V8 has not given
+ * back yet.
+ *
+ * `--clear` deletes the simulator's Jobs after each batch (the runs view drops what its watch
+ * sees deleted), to tell the view's share from the rest. `--snapshot=DIR` writes a V8 heap
+ * snapshot after each batch (open in Chrome DevTools, Memory tab, "Comparison").
+ *
+ * Run: `deno run -A bench/publish_memory.ts [--batches=4] [--per-batch=15000] [--callers=16]
+ * [--idle-ms=5000] [--clear] [--http] [--snapshot=DIR]`. Prints one JSON line per batch.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { GitServer } from "../tests/support/git_server.ts";
+import { RouterProcess } from "../tests/support/router_process.ts";
+import { BenchChild } from "./lib/child.ts";
+import type { BenchContext } from "./lib/context.ts";
+import { routerEnv } from "./lib/context.ts";
+import type { LoadOptions, LoadResult } from "./lib/load.ts";
+import { findChild } from "./lib/proc.ts";
+import { FILES, PUBLISH } from "./lib/templates.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    batches: { type: "string", default: "4" },
+    "per-batch": { type: "string", default: "15000" },
+    callers: { type: "string", default: "16" },
+    "idle-ms": { type: "string", default: "5000" },
+    clear: { type: "boolean", default: false },
+    http: { type: "boolean", default: false },
+    snapshot: { type: "string" },
+  },
+});
+
+/** Memory of the router at one moment, in MB. */
+interface MemoryReading {
+  rss: number;
+  /** Of the RSS: anonymous pages (heap, malloc, stacks), the rest is mapped files (the binary). */
+  anonymous: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  /** V8 heap spaces: used / committed. */
+  spaces: Record<string, string>;
+}
+
+const MB = 2 ** 20;
+const round = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
+
+/** A Chrome DevTools protocol session over the inspector's WebSocket. */
+class Inspector {
+  #next = 1;
+  readonly #pending = new Map<number, (message: Record<string, unknown>) => void>();
+  readonly #listeners = new Set<(message: Record<string, unknown>) => void>();
+
+  private constructor(readonly socket: WebSocket) {
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data as string);
+      if (message.id) this.#pending.get(message.id)?.(message);
+      else for (const listen of this.#listeners) listen(message);
+    };
+  }
+
+  static async connect(port: number): Promise<Inspector> {
+    const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+    const socket = new WebSocket(targets[0].webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => {
+      socket.onopen = resolve;
+      socket.onerror = reject;
+    });
+    return new Inspector(socket);
+  }
+
+  send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, (message) => {
+        this.#pending.delete(id);
+        if (message.error) reject(new Error(JSON.stringify(message.error)));
+        else resolve(message.result as Record<string, unknown>);
+      });
+      this.socket.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  /** Evaluates an async expression in the router and returns its JSON value. */
+  async evaluate<T>(expression: string): Promise<T> {
+    const result = await this.send("Runtime.evaluate", {
+      expression,
+      awaitPromise: true,
+      returnByValue: true,
+    }) as { result: { value: T }; exceptionDetails?: unknown };
+    if (result.exceptionDetails) throw new Error(JSON.stringify(result.exceptionDetails));
+    return result.result.value;
+  }
+
+  async snapshot(file: string): Promise<void> {
+    const chunks: string[] = [];
+    const listen = (message: Record<string, unknown>) => {
+      if (message.method === "HeapProfiler.addHeapSnapshotChunk") {
+        chunks.push((message.params as { chunk: string }).chunk);
+      }
+    };
+    this.#listeners.add(listen);
+    await this.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+    this.#listeners.delete(listen);
+    await Deno.writeTextFile(file, chunks.join(""));
+  }
+}
+
+/** What the router holds now; `gc` first runs full collections (V8's `gc` is exposed). */
+async function read(inspector: Inspector, pid: number, gc: boolean): Promise<MemoryReading> {
+  const v8 = await inspector.evaluate<string>(`(async () => {
+    ${gc ? 'for (let i = 0; i < 3; i++) gc({ type: "major", execution: "sync" });' : ""}
+    const v8 = await import("node:v8");
+    return JSON.stringify({ memory: Deno.memoryUsage(), spaces: v8.getHeapSpaceStatistics() });
+  })()`);
+  const { memory, spaces } = JSON.parse(v8) as {
+    memory: Deno.MemoryUsage;
+    spaces: { space_name: string; space_used_size: number; physical_space_size: number }[];
+  };
+  const rollup = await Deno.readTextFile(`/proc/${pid}/smaps_rollup`);
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1]);
+  return {
+    rss: round(kb("Rss") * 1024),
+    anonymous: round(kb("Anonymous") * 1024),
+    heapUsed: round(memory.heapUsed),
+    heapTotal: round(memory.heapTotal),
+    external: round(memory.external),
+    spaces: Object.fromEntries(
+      spaces.filter((s) => s.physical_space_size > 0).map((s) => [
+        s.space_name,
+        `${round(s.space_used_size)}/${round(s.physical_space_size)}`,
+      ]),
+    ),
+  };
+}
+
+const batches = Number(flags.batches);
+const perBatch = Number(flags["per-batch"]);
+const callers = Number(flags.callers);
+const idleMs = Number(flags["idle-ms"]);
+const progress = (message: string) => console.error(message);
+
+const work = await Deno.makeTempDir({ prefix: "gitfaas-publish-memory-" });
+const git = await GitServer.start();
+const sim = await BenchChild.start("sim_server.ts", [work]);
+const load = await BenchChild.start("load_child.ts");
+const context: BenchContext = { git, sim, work, quick: false, progress };
+const inspectPort = await freePort();
+let router: RouterProcess | undefined;
+let inspector: Inspector | undefined;
+try {
+  await git.createRepo("publish", { files: FILES });
+  router = await RouterProcess.start({
+    ...routerEnv(context, "publish", `${work}/data`),
+    ...(flags.http ? { KUBECONFIG: String(sim.ready.httpKubeconfig) } : {}),
+  }, { denoFlags: [`--inspect=127.0.0.1:${inspectPort}`] });
+  await router.waitFor(async () => (await router!.call("/readyz")).status === 200, 60_000);
+  const pid = findChild("main.ts")!;
+  inspector = await Inspector.connect(inspectPort);
+  await new Promise((r) => setTimeout(r, idleMs));
+  console.log(JSON.stringify({ batch: 0, published: 0, idle: await read(inspector, pid, false) }));
+  let published = 0;
+  for (let batch = 1; batch <= batches; batch++) {
+    const options: LoadOptions = {
+      url: `${router.url}/publish/job${PUBLISH.query}`,
+      body: PUBLISH.body,
+      headers: PUBLISH.headers,
+      concurrency: callers,
+      durationMs: 600_000,
+      maxRequests: perBatch,
+    };
+    const result = await load.command(JSON.stringify(options), 700_000) as unknown as LoadResult;
+    published += result.answered;
+    if (flags.clear) await sim.command("clear");
+    await new Promise((r) => setTimeout(r, idleMs));
+    const idle = await read(inspector, pid, false);
+    const afterGc = await read(inspector, pid, true);
+    if (flags.snapshot) {
+      await Deno.mkdir(flags.snapshot, { recursive: true });
+      await inspector.snapshot(`${flags.snapshot}/batch-${batch}.heapsnapshot`);
+    }
+    console.log(JSON.stringify({
+      batch,
+      published,
+      perSecond: result.perSecond,
+      errors: result.errors,
+      idle,
+      afterGc,
+    }));
+  }
+} finally {
+  inspector?.socket.close();
+  await router?.stop();
+  await load.stop();
+  await sim.stop();
+  await git.close();
+  await Deno.remove(work, { recursive: true }).catch(() => undefined);
+}
+
+async function freePort(): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  await Promise.resolve();
+  return port;
+}
