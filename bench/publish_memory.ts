@@ -12,7 +12,9 @@
  * snapshot after each batch (open in Chrome DevTools, Memory tab, "Comparison").
  *
  * Run: `deno run -A bench/publish_memory.ts [--batches=4] [--per-batch=15000] [--callers=16]
- * [--idle-ms=5000] [--clear] [--http] [--snapshot=DIR]`. Prints one JSON line per batch.
+ * [--idle-ms=5000] [--clear] [--http] [--snapshot=DIR] [--v8-flags=--max-semi-space-size=1]
+ * [--env=MALLOC_ARENA_MAX=2 ...]` (V8 flags added to the start command's, environment variables
+ * given to the router process). Prints one JSON line per batch.
  * @module
  */
 
@@ -23,7 +25,7 @@ import { BenchChild } from "./lib/child.ts";
 import type { BenchContext } from "./lib/context.ts";
 import { routerEnv } from "./lib/context.ts";
 import type { LoadOptions, LoadResult } from "./lib/load.ts";
-import { findChild } from "./lib/proc.ts";
+import { cpuMsOf, findChild } from "./lib/proc.ts";
 import { FILES, PUBLISH } from "./lib/templates.ts";
 
 const { values: flags } = parseArgs({
@@ -36,6 +38,9 @@ const { values: flags } = parseArgs({
     clear: { type: "boolean", default: false },
     http: { type: "boolean", default: false },
     snapshot: { type: "string" },
+    "v8-flags": { type: "string" },
+    env: { type: "string", multiple: true, default: [] },
+    trim: { type: "boolean", default: false },
   },
 });
 
@@ -116,9 +121,21 @@ class Inspector {
 }
 
 /** What the router holds now; `gc` first runs full collections (V8's `gc` is exposed). */
-async function read(inspector: Inspector, pid: number, gc: boolean): Promise<MemoryReading> {
+async function read(
+  inspector: Inspector,
+  pid: number,
+  gc?: "major" | "last-resort" | "trim",
+): Promise<MemoryReading> {
+  const collect = gc === "trim"
+    ? 'Deno.dlopen("libc.so.6", { malloc_trim: { parameters: ["usize"], result: "i32" } })' +
+      ".symbols.malloc_trim(0);"
+    : gc === "major"
+    ? 'for (let i = 0; i < 3; i++) gc({ type: "major", execution: "sync" });'
+    : gc === "last-resort"
+    ? 'gc({ type: "major", execution: "sync", flavor: "last-resort" });'
+    : "";
   const v8 = await inspector.evaluate<string>(`(async () => {
-    ${gc ? 'for (let i = 0; i < 3; i++) gc({ type: "major", execution: "sync" });' : ""}
+    ${collect}
     const v8 = await import("node:v8");
     return JSON.stringify({ memory: Deno.memoryUsage(), spaces: v8.getHeapSpaceStatistics() });
   })()`);
@@ -163,12 +180,19 @@ try {
   router = await RouterProcess.start({
     ...routerEnv(context, "publish", `${work}/data`),
     ...(flags.http ? { KUBECONFIG: String(sim.ready.httpKubeconfig) } : {}),
-  }, { denoFlags: [`--inspect=127.0.0.1:${inspectPort}`] });
+    ...Object.fromEntries(flags.env.map((pair) => pair.split(/=(.*)/s, 2))),
+  }, {
+    denoFlags: [
+      `--inspect=127.0.0.1:${inspectPort}`,
+      ...(flags.trim ? ["--allow-ffi"] : []),
+      ...(flags["v8-flags"] ? [`--v8-flags=${flags["v8-flags"]}`] : []),
+    ],
+  });
   await router.waitFor(async () => (await router!.call("/readyz")).status === 200, 60_000);
   const pid = findChild("main.ts")!;
   inspector = await Inspector.connect(inspectPort);
   await new Promise((r) => setTimeout(r, idleMs));
-  console.log(JSON.stringify({ batch: 0, published: 0, idle: await read(inspector, pid, false) }));
+  console.log(JSON.stringify({ batch: 0, published: 0, idle: await read(inspector, pid) }));
   let published = 0;
   for (let batch = 1; batch <= batches; batch++) {
     const options: LoadOptions = {
@@ -179,12 +203,21 @@ try {
       durationMs: 600_000,
       maxRequests: perBatch,
     };
+    const cpuBefore = cpuMsOf(pid);
     const result = await load.command(JSON.stringify(options), 700_000) as unknown as LoadResult;
+    const cpuMsPerPublish = Math.round((1000 * (cpuMsOf(pid) - cpuBefore)) / result.answered) /
+      1000;
     published += result.answered;
     if (flags.clear) await sim.command("clear");
     await new Promise((r) => setTimeout(r, idleMs));
-    const idle = await read(inspector, pid, false);
-    const afterGc = await read(inspector, pid, true);
+    const idle = await read(inspector, pid);
+    const afterGc = await read(inspector, pid, "major");
+    // What the router's memory release asks for (src/app/memory_release.ts): V8 also gives
+    // back the young generation and its pooled pages.
+    const afterRelease = await read(inspector, pid, "last-resort");
+    // glibc keeps the pages of freed allocations; `malloc_trim` hands back every free page, so
+    // what remains is in use.
+    const afterTrim = flags.trim ? await read(inspector, pid, "trim") : undefined;
     if (flags.snapshot) {
       await Deno.mkdir(flags.snapshot, { recursive: true });
       await inspector.snapshot(`${flags.snapshot}/batch-${batch}.heapsnapshot`);
@@ -193,9 +226,12 @@ try {
       batch,
       published,
       perSecond: result.perSecond,
+      cpuMsPerPublish,
       errors: result.errors,
       idle,
       afterGc,
+      afterRelease,
+      ...(afterTrim ? { afterTrim } : {}),
     }));
   }
 } finally {
