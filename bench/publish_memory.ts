@@ -2,19 +2,25 @@
  * Does the router's memory grow with the publishes it has answered? The router (its own process,
  * as `deno task start` runs it, plus `--inspect` on loopback) publishes one Job per request to
  * the API simulator in successive batches from 16 callers; after each batch it idles, and this
- * reads its resident memory and V8 heap (through the inspector: `Deno.memoryUsage()` and
- * `node:v8`'s heap spaces) as the router left them, then again after a full garbage collection,
- * which tells heap kept alive (a leak grows it batch after batch) from heap V8 has not given
- * back yet.
+ * reads its resident memory (`/proc/<pid>/smaps_rollup`) and V8 heap (through the inspector:
+ * `Deno.memoryUsage()` and `node:v8`'s heap spaces, used/committed MB) four ways:
+ * - `idle`: as the router left it (V8 collects nothing in an idle Deno process);
+ * - `afterGc`: after full collections: the heap kept alive (a leak grows it batch after batch);
+ * - `afterRelease`: after the memory-reducing collection `src/app/memory_release.ts` asks for,
+ *   which also gives back the young generation and V8's pooled pages;
+ * - `afterTrim` (`--trim`, adds `--allow-ffi`): after glibc's `malloc_trim(0)`, which hands back
+ *   every free page malloc kept, so what remains is memory in use.
  *
  * `--clear` deletes the simulator's Jobs after each batch (the runs view drops what its watch
  * sees deleted), to tell the view's share from the rest. `--snapshot=DIR` writes a V8 heap
- * snapshot after each batch (open in Chrome DevTools, Memory tab, "Comparison").
+ * snapshot after each batch (DevTools, Memory tab, "Comparison"); taking one leaves ~300 MB of
+ * malloc resident, so later batches' RSS means nothing then.
  *
  * Run: `deno run -A bench/publish_memory.ts [--batches=4] [--per-batch=15000] [--callers=16]
- * [--idle-ms=5000] [--clear] [--http] [--snapshot=DIR] [--v8-flags=--max-semi-space-size=1]
- * [--env=MALLOC_ARENA_MAX=2 ...]` (V8 flags added to the start command's, environment variables
- * given to the router process). Prints one JSON line per batch.
+ * [--idle-ms=5000] [--clear] [--http] [--trim] [--snapshot=DIR]
+ * [--v8-flags=--max-semi-space-size=4] [--env=MALLOC_ARENA_MAX=2 ...]` (V8 flags added to the
+ * start command's, environment variables given to the router process). Prints one JSON line per
+ * batch, with the router's CPU per publish.
  * @module
  */
 
