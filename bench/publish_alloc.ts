@@ -1,0 +1,195 @@
+/**
+ * Where the router's young objects come from, per publish: the router runs as `deno task start`
+ * does, plus `--inspect` on loopback, against the simulator (HTTPS through its TLS front, or HTTP
+ * with `--http`), under the publish load of the benchmark; V8's sampling heap profiler (with
+ * the objects collected by scavenges and mark-compacts kept in the profile) records every
+ * allocation over a measured run after a warm-up.
+ *
+ * Prints the bytes allocated per publish, then the top allocating functions by self bytes per
+ * publish, and the same summed by the first frame in the router's own code (`/src/`), so
+ * allocations inside the runtime or a library count to the router code that asked for them.
+ * Run: `deno run -A bench/publish_alloc.ts [topic] [callers] [seconds] [--http] [--interval=N]`.
+ * @module
+ */
+
+import { GitServer } from "../tests/support/git_server.ts";
+import { BenchChild } from "./lib/child.ts";
+import type { BenchContext } from "./lib/context.ts";
+import { routerEnv } from "./lib/context.ts";
+import type { LoadOptions, LoadResult } from "./lib/load.ts";
+import { FILES, PUBLISH } from "./lib/templates.ts";
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface HeapNode {
+  callFrame: CallFrame;
+  selfSize: number;
+  children: HeapNode[];
+}
+
+const ROOT = new URL("../", import.meta.url);
+const flags = Deno.args.filter((arg) => arg.startsWith("--"));
+const [topic = "job", callersText = "1", secondsText = "4"] = Deno.args.filter((arg) =>
+  !arg.startsWith("--")
+);
+const http = flags.includes("--http");
+const interval = Number(flags.find((f) => f.startsWith("--interval="))?.split("=")[1] ?? 256);
+const work = await Deno.makeTempDir({ prefix: "gitfaas-alloc-" });
+const git = await GitServer.start();
+const context: BenchContext = {
+  git,
+  sim: undefined as unknown as BenchChild,
+  work,
+  quick: false,
+  progress: (message) => console.error(message),
+};
+
+class Inspector {
+  #next = 1;
+  readonly #pending = new Map<number, (message: Record<string, unknown>) => void>();
+  private constructor(readonly socket: WebSocket) {
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data as string);
+      if (message.id) this.#pending.get(message.id)?.(message);
+    };
+  }
+  static async connect(port: number): Promise<Inspector> {
+    const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+    const socket = new WebSocket(targets[0].webSocketDebuggerUrl);
+    await new Promise((resolve, reject) => {
+      socket.onopen = resolve;
+      socket.onerror = reject;
+    });
+    return new Inspector(socket);
+  }
+  send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, (message) => {
+        this.#pending.delete(id);
+        if (message.error) reject(new Error(JSON.stringify(message.error)));
+        else resolve(message.result as Record<string, unknown>);
+      });
+      this.socket.send(JSON.stringify({ id, method, params }));
+    });
+  }
+}
+
+const sim = await BenchChild.start("sim_server.ts", [work]);
+context.sim = sim;
+await git.createRepo("publish", { files: FILES });
+const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+const [, run, ...startFlags] = (config.tasks.start as string).split(/\s+/);
+const inspectPort = 9300 + Math.floor(Math.random() * 500);
+const child = new Deno.Command(Deno.execPath(), {
+  args: [run, `--inspect=127.0.0.1:${inspectPort}`, ...startFlags],
+  cwd: ROOT,
+  env: {
+    PORT: "0",
+    ...routerEnv(context, "publish", `${work}/data`),
+    ...(http ? { KUBECONFIG: String(sim.ready.httpKubeconfig) } : {}),
+  },
+  stdout: "piped",
+  stderr: "null",
+}).spawn();
+const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+let port = 0;
+let text = "";
+while (!port) {
+  const { value, done } = await lines.read();
+  if (done) throw new Error(`the router exited:\n${text}`);
+  text += value;
+  const match = /"gitfaas listening".*?"port":(\d+)/.exec(text);
+  if (match) port = Number(match[1]);
+}
+const drain = (async () => {
+  while (!(await lines.read()).done) { /* log lines */ }
+})();
+const url = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 100; i++) {
+  const ready = await fetch(`${url}/readyz`);
+  await ready.body?.cancel();
+  if (ready.ok) break;
+  await new Promise((r) => setTimeout(r, 50));
+}
+const load = await BenchChild.start("load_child.ts");
+const options = (seconds: number): LoadOptions => ({
+  url: `${url}/publish/${topic}${PUBLISH.query}`,
+  body: PUBLISH.body,
+  headers: PUBLISH.headers,
+  concurrency: Number(callersText),
+  durationMs: seconds * 1000,
+  maxRequests: 1_000_000,
+  warmupMs: 0,
+});
+await load.command(JSON.stringify(options(1.5)), 120_000);
+const inspector = await Inspector.connect(inspectPort);
+await inspector.send("HeapProfiler.enable");
+await inspector.send("HeapProfiler.startSampling", {
+  samplingInterval: interval,
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: true,
+});
+const measured: unknown = await load.command(
+  JSON.stringify(options(Number(secondsText))),
+  120_000,
+);
+const result = measured as LoadResult & { error?: string };
+const { profile } = await inspector.send("HeapProfiler.stopSampling") as {
+  profile: { head: HeapNode };
+};
+inspector.socket.close();
+const saved = flags.find((f) => f.startsWith("--save="))?.split("=")[1];
+if (saved) await Deno.writeTextFile(saved, JSON.stringify(profile));
+await load.stop();
+child.kill("SIGTERM");
+await child.status;
+await drain;
+await sim.stop();
+await git.close();
+if (result.error) throw new Error(result.error);
+
+const n = result.answered;
+const self = new Map<string, number>();
+const ours = new Map<string, number>();
+let total = 0;
+const frameName = (f: CallFrame) =>
+  `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*\/(src|ext|node|npm)\//, "$1/")}:${
+    f.lineNumber + 1
+  }`;
+// With an inspector attached, Deno's fetch reports each exchange to it (a tee of every answer,
+// the Network events): allocations the router does not make when deployed, left out.
+const INSPECTOR_ONLY = /inspector_network_bridge|drainResponseForInspector|Tee|ForCdp/;
+let inspectorOnly = 0;
+const walk = (node: HeapNode, owner: string | undefined) => {
+  const name = frameName(node.callFrame);
+  if (INSPECTOR_ONLY.test(node.callFrame.functionName + node.callFrame.url)) {
+    inspectorOnly += sizeOf(node);
+    return;
+  }
+  const mine = node.callFrame.url.includes("/src/") ? name : owner;
+  if (node.selfSize) {
+    total += node.selfSize;
+    self.set(name, (self.get(name) ?? 0) + node.selfSize);
+    const key = mine ?? "(no router frame)";
+    ours.set(key, (ours.get(key) ?? 0) + node.selfSize);
+  }
+  for (const c of node.children) walk(c, mine);
+};
+const sizeOf = (node: HeapNode): number =>
+  node.children.reduce((sum, c) => sum + sizeOf(c), node.selfSize);
+walk(profile.head, undefined);
+const kb = (bytes: number) => (bytes / n / 1024).toFixed(2).padStart(7);
+const top = (map: Map<string, number>, count: number) =>
+  [...map].sort((a, b) => b[1] - a[1]).slice(0, count).map(([k, v]) => `${kb(v)} KB  ${k}`)
+    .join("\n");
+console.log(
+  `${topic}, ${n} publishes, ${result.perSecond}/s, ${http ? "HTTP" : "HTTPS"}: ` +
+    `${kb(total).trim()} KB allocated per publish (sampling every ${interval} B; ` +
+    `${kb(inspectorOnly).trim()} KB more made only for the inspector, left out)`,
+);
+console.log(`\ntop functions by self bytes per publish:\n${top(self, 40)}`);
+console.log(`\nby nearest router frame (/src/):\n${top(ours, 40)}`);
