@@ -52,6 +52,11 @@ Deno.test("arguments and commands, init containers, CronJobs and custom resource
     spec: { steps: [{ pod: { containers: [{ args: [long] }] } }] },
   };
   assertEquals(execLimitProblems(custom).length, 1);
+  // A pod spec under a `__proto__` key (an own property in JSON and YAML) is found too.
+  const hidden = JSON.parse(
+    `{"kind":"Workflow","spec":{"__proto__":{"containers":[{"args":["${long}"]}]}}}`,
+  );
+  assertEquals(execLimitProblems(hidden).length, 1);
   // A ConfigMap holds data, not a process's environment.
   assertEquals(execLimitProblems({ kind: "ConfigMap", data: { message: long } }), []);
 });

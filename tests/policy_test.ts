@@ -138,6 +138,12 @@ Deno.test("no object may run as the router's ServiceAccount, in any namespace or
     spec: { serviceAccountName: "gitfaas", entrypoint: "main" },
   };
   assertEquals(check(workflow), expected);
+  // Under a `__proto__` key, which JSON and YAML make an own property like any other.
+  const hidden = JSON.parse(
+    '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},' +
+      '"data":{"__proto__":{"serviceAccountName":"gitfaas"}}}',
+  );
+  assertEquals(check(hidden), expected);
   // Another account, or no router identity configured: allowed.
   assertEquals(check(job("jobs", { serviceAccountName: "reporter", ...container({}) })), undefined);
   assertEquals(

@@ -171,7 +171,10 @@ function routerViolation(
       pending.push(...node);
       continue;
     }
-    for (const [key, value] of Object.entries(node)) {
+    // Keys, not `Object.entries`: no pair array per key (objects here are plain, from JSON or
+    // the render, so `for…in` sees only their own keys; an own `__proto__` reads as itself).
+    for (const key in node) {
+      const value = (node as Record<string, unknown>)[key];
       if (SERVICE_ACCOUNT_KEYS.has(key) && value === router.serviceAccount) {
         return `${key} "${value}" is the router's own ServiceAccount (ROUTER_SERVICE_ACCOUNT), ` +
           `which can read the router's Secret`;

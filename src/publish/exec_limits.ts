@@ -35,17 +35,7 @@ export function execLimitProblems(object: unknown): string[] {
       const containers = pod[list];
       if (!Array.isArray(containers)) continue;
       for (const container of containers) {
-        if (!isRecord(container)) continue;
-        const where = `container "${String(container.name ?? "?").slice(0, 63)}"`;
-        for (const [label, bytes] of execStrings(container)) {
-          total += bytes + 1;
-          if (bytes > MAX_EXEC_STRING_BYTES) {
-            problems.push(
-              `${where}: ${label} would be ${bytes} bytes, more than the ${MAX_EXEC_STRING_BYTES} ` +
-                `Linux starts a process with (MAX_ARG_STRLEN)`,
-            );
-          }
-        }
+        if (isRecord(container)) total += containerExecBytes(container, problems);
       }
     }
     if (total > MAX_POD_EXEC_BYTES) {
@@ -58,25 +48,42 @@ export function execLimitProblems(object: unknown): string[] {
   return problems;
 }
 
-/** Each environment entry and argument of `container`: how it is named, and its length. */
-function* execStrings(container: Record<string, unknown>): Generator<[string, number]> {
+/**
+ * The bytes `container`'s environment entries and arguments take (each with its NUL), adding
+ * to `problems` each one longer than a process can get. A label is written only for a problem:
+ * every publish checks every entry.
+ */
+function containerExecBytes(container: Record<string, unknown>, problems: string[]): number {
+  let total = 0;
+  // `key`: the variable's name for `env`, the item's index for `command` and `args`.
+  const check = (bytes: number, list: "env" | "command" | "args", key: string | number) => {
+    total += bytes + 1;
+    if (bytes <= MAX_EXEC_STRING_BYTES) return;
+    const where = `container "${String(container.name ?? "?").slice(0, 63)}"`;
+    const label = list === "env"
+      ? `environment variable ${String(key).slice(0, 63)} (as NAME=value)`
+      : `${list}[${key}]`;
+    problems.push(
+      `${where}: ${label} would be ${bytes} bytes, more than the ${MAX_EXEC_STRING_BYTES} ` +
+        `Linux starts a process with (MAX_ARG_STRLEN)`,
+    );
+  };
   if (Array.isArray(container.env)) {
     for (const entry of container.env) {
       if (!isRecord(entry) || typeof entry.value !== "string") continue;
       const name = typeof entry.name === "string" ? entry.name : "";
-      yield [
-        `environment variable ${name.slice(0, 63)} (as NAME=value)`,
-        utf8Length(name) + 1 + utf8Length(entry.value),
-      ];
+      check(utf8Length(name) + 1 + utf8Length(entry.value), "env", name);
     }
   }
   for (const list of ["command", "args"] as const) {
     const items = container[list];
     if (!Array.isArray(items)) continue;
-    for (const [i, item] of items.entries()) {
-      if (typeof item === "string") yield [`${list}[${i}]`, utf8Length(item)];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (typeof item === "string") check(utf8Length(item), list, i);
     }
   }
+  return total;
 }
 
 /** Every record in `object` that holds a `containers` list. */
@@ -87,9 +94,16 @@ function* podSpecs(object: unknown): Generator<Record<string, unknown>> {
     if (isRecord(node) && Array.isArray(node.containers)) yield node;
     // Only what may hold a pod spec is visited, one push each (spreading a list of 100,000
     // items would overflow the call stack): a ConfigMap's data costs one look per key.
-    const children = Array.isArray(node) ? node : isRecord(node) ? Object.values(node) : [];
-    for (const child of children) {
-      if (typeof child === "object" && child !== null) pending.push(child);
+    // `for…in`: no array of values per object (an own `__proto__` key reads as itself).
+    if (Array.isArray(node)) {
+      for (const child of node) {
+        if (typeof child === "object" && child !== null) pending.push(child);
+      }
+    } else if (isRecord(node)) {
+      for (const key in node) {
+        const child = node[key];
+        if (typeof child === "object" && child !== null) pending.push(child);
+      }
     }
   }
 }
