@@ -10,6 +10,9 @@
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { jsonTextOf } from "../http/json.ts";
+
+const encoder = new TextEncoder();
 
 /** The request as a web `Request`, or a 400 `Response` when it cannot be one. */
 export function toRequest(req: IncomingMessage): Request | Response {
@@ -43,7 +46,13 @@ export async function sendResponse(
   response: Response,
   options: { close: boolean },
 ): Promise<void> {
-  const body = response.body ? await response.bytes() : undefined;
+  // An answer of `json()` is written from its text: no body stream is made to read it.
+  const text = jsonTextOf(response);
+  const body = text !== undefined
+    ? encoder.encode(text)
+    : response.body
+    ? await response.bytes()
+    : undefined;
   if (res.destroyed) return;
   const headers: string[] = [];
   response.headers.forEach((value, name) => headers.push(name, value));
