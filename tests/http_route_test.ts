@@ -37,3 +37,26 @@ Deno.test("a method no route takes, or a path none matches, goes to the default 
   assertEquals(await call("/items/7", "DELETE"), [404, "default DELETE"]);
   assertEquals(await call("/elsewhere"), [404, "default GET"]);
 });
+
+Deno.test("patterns match as URLPattern does, whatever their literal start", async () => {
+  const handle = route([
+    { pattern: pattern("/a{/}?"), handler: answer("a") },
+    { pattern: pattern("/files/(.*)"), handler: answer("files") },
+    {
+      pattern: pattern("/%C3%A9t%C3%A9/:x"),
+      handler: (_r, p) => new Response(p?.pathname.groups.x),
+    },
+    { pattern: new URLPattern({ search: "q=1" }), handler: answer("any path, q=1") },
+  ], () => new Response("default", { status: 404 }));
+  const call = async (path: string) => {
+    const response = await handle(new Request(`http://router.test${path}`));
+    return [response.status, await response.text()];
+  };
+  assertEquals(await call("/a"), [200, "a"]);
+  assertEquals(await call("/a/"), [200, "a"]);
+  assertEquals(await call("/ab"), [404, "default"]);
+  assertEquals(await call("/files/x/y?z=/a"), [200, "files"]);
+  assertEquals(await call("/été/1"), [200, "1"]);
+  assertEquals(await call("/elsewhere?q=1"), [200, "any path, q=1"]);
+  assertEquals(await call("/a?q=1"), [200, "a"]);
+});

@@ -45,8 +45,15 @@ export function route(
   routes: Route[],
   defaultHandler: (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>,
 ): (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response> {
+  const prefixes = routes.map((route) => literalPrefix(route.pattern));
   return (request, info) => {
-    for (const route of routes) {
+    const path = pathOf(request.url);
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i];
+      // A path that does not start with the pattern's literal start cannot match: skip the
+      // `exec`, which parses the URL again and allocates its result (each request tried the
+      // routes before its own).
+      if (path !== undefined && !path.startsWith(prefixes[i])) continue;
       const match = route.pattern.exec(request.url);
       if (match && methodMatches(route, request.method)) {
         return route.handler(request, match, info);
@@ -63,4 +70,27 @@ export function routeMethods(route: Route): string[] {
 
 function methodMatches(route: Route, method: string): boolean {
   return routeMethods(route).includes(method);
+}
+
+/**
+ * The start of `pattern`'s pathname that every matching path begins with: its characters
+ * before the first one with a meaning in pattern syntax. `""` for a pattern that matches paths
+ * without regard to case, or that constrains no pathname.
+ */
+function literalPrefix(pattern: URLPattern): string {
+  if ((pattern as { ignoreCase?: boolean }).ignoreCase) return "";
+  const special = /[:*(){}\\?+]/.exec(pattern.pathname);
+  return special ? pattern.pathname.slice(0, special.index) : pattern.pathname;
+}
+
+/** The pathname of an absolute URL as `Request.url` writes it, or undefined for another form. */
+function pathOf(url: string): string | undefined {
+  const scheme = url.indexOf("://");
+  if (scheme === -1) return undefined;
+  const start = url.indexOf("/", scheme + 3);
+  if (start === -1) return undefined;
+  const query = url.indexOf("?", start);
+  const fragment = url.indexOf("#", start);
+  const end = query === -1 ? fragment : fragment === -1 ? query : Math.min(query, fragment);
+  return end === -1 ? url.slice(start) : url.slice(start, end);
 }
