@@ -29,6 +29,8 @@ export type DiscoveryFetch = (
 interface Entry {
   at: number;
   resources: Promise<Map<string, ResourceInfo>>;
+  /** The resources once loaded: read without waiting on the promise (every publish asks). */
+  loaded?: Map<string, ResourceInfo>;
 }
 
 /** Cached discovery over a request function. */
@@ -52,18 +54,21 @@ export class Discovery {
     kind: string,
     signal?: AbortSignal,
   ): Promise<ResourceInfo | undefined> {
-    let entry = this.#cache.get(apiVersion);
+    const entry = this.#cache.get(apiVersion);
     if (entry) {
-      const resources = signal ? abortable(entry.resources, signal) : entry.resources;
-      const found = (await resources).get(kind);
+      let resources = entry.loaded;
+      if (resources) signal?.throwIfAborted();
+      else resources = await (signal ? abortable(entry.resources, signal) : entry.resources);
+      const found = resources.get(kind);
       if (found || performance.now() - entry.at < this.#refreshMs) return found;
     }
-    entry = { at: performance.now(), resources: this.#load(apiVersion, signal) };
-    this.#cache.set(apiVersion, entry);
+    const loading: Entry = { at: performance.now(), resources: this.#load(apiVersion, signal) };
+    this.#cache.set(apiVersion, loading);
     try {
-      return (await entry.resources).get(kind);
+      loading.loaded = await loading.resources;
+      return loading.loaded.get(kind);
     } catch (error) {
-      if (this.#cache.get(apiVersion) === entry) this.#cache.delete(apiVersion);
+      if (this.#cache.get(apiVersion) === loading) this.#cache.delete(apiVersion);
       throw error;
     }
   }
