@@ -374,6 +374,12 @@ Deno.test("render: the objects a publish would apply and their problems, nothing
     `note.yaml: document 1 (ConfigMap "${elsewhere.body.objects[0].name}"): namespace ` +
     `"kube-system" is not allowed (ALLOWED_NAMESPACES: default)`,
   ]);
+  // A fragment is not part of the query, even one that looks like it.
+  const fragment = await call("/render/note?ns=default#?ns=kube-system", {
+    method: "POST",
+    body: "",
+  });
+  assertEquals([fragment.body.objects[0].namespace, fragment.body.problems], ["default", []]);
   const broken = await call("/render/broken", { method: "POST", body: "" });
   assertEquals(broken.status, 200);
   assertEquals(broken.body.problems.length, 2, broken.text);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { utf8Length } from "../lib/bytes.ts";
 import { parseTraceparent } from "../runs/trace_context.ts";
 import type { PublishRequest } from "../publish/publisher.ts";
 import { type BodyBudget, mediaType, parseJsonBody, readBody } from "./body.ts";
@@ -101,7 +102,15 @@ function queryOf(request: Request, rawTopic: string, limits: PublishLimits): [st
   const ampersand = rawTopic.indexOf("&");
   const query: [string, string][] = [];
   if (ampersand !== -1) query.push(...new URLSearchParams(rawTopic.slice(ampersand + 1)));
-  query.push(...new URL(request.url).searchParams);
+  // `Request.url` is already serialized (its query percent-encoded): the query, up to any
+  // fragment, is parsed as is, without parsing the whole URL again.
+  const url = request.url;
+  const fragment = url.indexOf("#");
+  const search = url.indexOf("?");
+  if (search !== -1 && (fragment === -1 || search < fragment)) {
+    const end = fragment === -1 ? url.length : fragment;
+    query.push(...new URLSearchParams(url.slice(search + 1, end)));
+  }
 
   const maxParams = limits.maxQueryParams;
   if (query.length > maxParams) {
@@ -118,7 +127,7 @@ function queryOf(request: Request, rawTopic: string, limits: PublishLimits): [st
         `query parameter "${name.replace(CONTROL, "?")}" contains a control character`,
       );
     }
-    const bytes = new TextEncoder().encode(value).byteLength;
+    const bytes = utf8Length(value);
     if (bytes > maxValueBytes || name.length > 256) {
       throw new HttpError(
         STATUS_CODE.BadRequest,
