@@ -40,13 +40,16 @@ Deno.test("lines below the level are dropped and secrets are scrubbed", () => {
 Deno.test("every line reaches standard output whole, even when the process ends right after", async () => {
   // Lines are written before the call returns: the last ones before an exit, a crash or a
   // closed pipe are neither lost nor turned into an error of the caller.
+  const length = (i: number) => i === 250 ? 20_000 : 100 + i % 7;
   const script = `
     import { jsonLogger } from ${
     JSON.stringify(new URL("../src/log/logger.ts", import.meta.url).href)
   };
     const logger = jsonLogger();
     const mode = Deno.args[0];
-    for (let i = 0; i < 500; i++) logger.info("line", { i, text: "é".repeat(100) });
+    const length = ${length.toString()};
+    // Lines of several lengths, one far longer than the others.
+    for (let i = 0; i < 500; i++) logger.info("line", { i, text: "é".repeat(length(i)) });
     if (mode === "exit") Deno.exit(3);
     if (mode === "crash") throw new Error("boom");
     if (mode === "closed") {
@@ -64,6 +67,10 @@ Deno.test("every line reaches standard output whole, even when the process ends 
     const lines = new TextDecoder().decode(output.stdout).split("\n");
     assertEquals(lines.pop(), "");
     assertEquals(lines.map((line) => JSON.parse(line).i), [...Array(500).keys()], mode);
+    assertEquals(
+      lines.map((line) => JSON.parse(line).text),
+      [...Array(500).keys()].map((i) => "é".repeat(length(i))),
+    );
     assertEquals(output.code, mode === "exit" ? 3 : 1);
   }
   const child = new Deno.Command(Deno.execPath(), {
