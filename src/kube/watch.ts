@@ -15,10 +15,10 @@ export interface WatchedObject {
   [key: string]: unknown;
 }
 
-/** What a watch reports. */
-export interface WatchHandlers<T extends WatchedObject> {
-  /** Every object at a (re)list: replaces whatever the caller held. */
-  onList(items: T[]): void;
+/** What a watch reports; `K` is what the caller keeps of a listed object (see `keep`). */
+export interface WatchHandlers<T extends WatchedObject, K = T> {
+  /** Every object at a (re)list, as `keep` made it: replaces whatever the caller held. */
+  onList(items: K[]): void;
   /** One change after the list. */
   onEvent(type: "ADDED" | "MODIFIED" | "DELETED", object: T): void;
   /** A list or watch failed; it is retried after a pause. */
@@ -37,17 +37,32 @@ export interface WatchOptions {
   timeoutSeconds?: number;
   /** Pause before retrying after a failure, in ms (default 1000). */
   retryMs?: number;
+  /** Objects per page of a list (default {@linkcode LIST_PAGE_SIZE}). */
+  pageSize?: number;
 }
+
+/**
+ * A list is read in pages of this many objects, as client-go's reflector does: a namespace
+ * holding tens of thousands of Jobs is never one answer to hold and parse whole.
+ */
+export const LIST_PAGE_SIZE = 500;
 
 /**
  * Lists and watches `collectionPath` (such as `/apis/batch/v1/namespaces/jobs/jobs`) until
  * `options.signal` aborts. Resolves after the first list succeeded, so a caller can wait for a
  * synced cache; keeps watching in the background.
  */
-export function listAndWatch<T extends WatchedObject>(
+export function listAndWatch<T extends WatchedObject, K = T>(
   kube: KubeConnection,
   collectionPath: string,
-  options: WatchOptions & { handlers: WatchHandlers<T> },
+  options: WatchOptions & {
+    handlers: WatchHandlers<T, K>;
+    /**
+     * What to keep of each listed object, applied page by page so that only one page of whole
+     * objects is held at a time (default: the object itself).
+     */
+    keep?: (object: T) => K;
+  },
 ): Promise<void> {
   const { signal, handlers } = options;
   let firstList: (() => void) | undefined;
@@ -78,30 +93,46 @@ export function listAndWatch<T extends WatchedObject>(
 /** The server no longer has the version the watch asked for: list again. */
 class Gone extends Error {}
 
-async function list<T extends WatchedObject>(
+/**
+ * Lists `path` page by page (`limit` and `continue`; every page is read at the first page's
+ * resourceVersion, so the pages add up to one consistent list) and hands the kept objects over
+ * at once. A continue token the server no longer knows (410) starts the list again.
+ */
+async function list<T extends WatchedObject, K>(
   kube: KubeConnection,
   path: string,
-  options: WatchOptions & { handlers: WatchHandlers<T> },
+  options: WatchOptions & { handlers: WatchHandlers<T, K>; keep?: (object: T) => K },
 ): Promise<string> {
-  const query = new URLSearchParams();
-  if (options.labelSelector) query.set("labelSelector", options.labelSelector);
-  if (options.fieldSelector) query.set("fieldSelector", options.fieldSelector);
-  const response = await kube.request("GET", `${path}?${query}`, { signal: options.signal });
-  if (response.status !== 200) throw statusError(response);
-  const body = JSON.parse(response.text) as {
-    metadata?: { resourceVersion?: string };
-    items?: T[];
-  };
-  options.handlers.onList(body.items ?? []);
-  return body.metadata?.resourceVersion ?? "";
+  const keep = options.keep ?? ((object: T) => object as unknown as K);
+  const kept: K[] = [];
+  let version = "";
+  let token: string | undefined;
+  do {
+    const query = new URLSearchParams({ limit: String(options.pageSize ?? LIST_PAGE_SIZE) });
+    if (options.labelSelector) query.set("labelSelector", options.labelSelector);
+    if (options.fieldSelector) query.set("fieldSelector", options.fieldSelector);
+    if (token) query.set("continue", token);
+    const response = await kube.request("GET", `${path}?${query}`, { signal: options.signal });
+    if (response.status === 410) throw new Gone();
+    if (response.status !== 200) throw statusError(response);
+    const body = JSON.parse(response.text) as {
+      metadata?: { resourceVersion?: string; continue?: string };
+      items?: T[];
+    };
+    for (const item of body.items ?? []) kept.push(keep(item));
+    version = body.metadata?.resourceVersion ?? "";
+    token = body.metadata?.continue || undefined;
+  } while (token);
+  options.handlers.onList(kept);
+  return version;
 }
 
 /** Watches from `version` until the request ends; returns the last version seen. */
-async function watchFrom<T extends WatchedObject>(
+async function watchFrom<T extends WatchedObject, K>(
   kube: KubeConnection,
   path: string,
   version: string,
-  options: WatchOptions & { handlers: WatchHandlers<T> },
+  options: WatchOptions & { handlers: WatchHandlers<T, K> },
 ): Promise<string> {
   const query = new URLSearchParams({
     watch: "true",

@@ -95,17 +95,18 @@ export class ClusterView {
     trim: (object: WatchedObject) => T,
     seen?: (object: T, listed: boolean) => void,
   ): Promise<void> {
-    return listAndWatch(this.kube, path, {
+    return listAndWatch<WatchedObject, T>(this.kube, path, {
       labelSelector: `${LABELS.managedBy}=gitfaas`,
       signal: this.#stop.signal,
+      // Trimmed page by page: a list of many Jobs is never held whole.
+      keep: trim,
       handlers: {
         onList: (items) => {
           const before = new Set(into.keys());
           into.clear();
           for (const item of items) {
-            const trimmed = trim(item);
-            into.set(keyOf(item), trimmed);
-            seen?.(trimmed, true);
+            into.set(keyOf(item), item);
+            seen?.(item, true);
           }
           for (const key of new Set([...before, ...into.keys()])) {
             const uuid = requestOf(into.get(key));
