@@ -92,6 +92,9 @@ const PROBES: [string, string[], string[]?][] = [
 export async function runFootprintBench(
   context: BenchContext,
 ): Promise<{ starts: FootprintResult[]; probes: RssProbe[]; idle: IdleResult[] }> {
+  // Every router lists the Jobs it finds: measure on an empty cluster, not on the Jobs the
+  // publish section left behind (its ~40,000 Jobs would be measured instead of the router).
+  await context.sim.command("clear");
   const probes: RssProbe[] = [];
   for (const [label, modules, denoFlags] of PROBES) {
     const probe = await BenchChild.start("rss_probe.ts", modules, { denoFlags });
