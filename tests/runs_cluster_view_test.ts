@@ -5,6 +5,8 @@ import { KubeSim } from "./support/kube_sim/mod.ts";
 import { connectKube } from "../src/kube/connection.ts";
 import { ClusterView } from "../src/runs/cluster_view.ts";
 import { requestViews } from "../src/runs/run_view.ts";
+import { startRuns } from "../src/runs/start.ts";
+import { silentLogger } from "../src/log/logger.ts";
 
 const UUID = "aaaaaaaa-0000-4000-8000-000000000000";
 const LABELS = {
@@ -173,6 +175,36 @@ Deno.test("a Job's end is reported with its own pods only, as they are now", asy
     assertEquals(finished, [{ job: "fail-1", pods: ["fail-1-b"], exitCode: 2 }]);
   } finally {
     view.close();
+    kube.close();
+    await sim.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the runs service says when its first list is in, once", async () => {
+  const sim = await KubeSim.start({ tls: false, namespaces: ["jobs"] });
+  const dir = await Deno.makeTempDir();
+  await sim.writeKubeconfig(`${dir}/config`, { namespace: "jobs" });
+  const kube = await connectKube({ kubeconfig: `${dir}/config`, maxInflight: 8 });
+  let listed = 0;
+  const done = Promise.withResolvers<void>();
+  const follower = startRuns(kube, {
+    scope: ["jobs"],
+    index: () => null,
+    maxWaiters: 10,
+    logger: silentLogger,
+    onListed: () => {
+      listed++;
+      done.resolve();
+    },
+  });
+  try {
+    await follower.view.synced();
+    const timeout = setTimeout(() => done.reject(new Error("onListed not called")), 5000);
+    await done.promise.finally(() => clearTimeout(timeout));
+    assertEquals(listed, 1);
+  } finally {
+    follower.close();
     kube.close();
     await sim.close();
     await Deno.remove(dir, { recursive: true });

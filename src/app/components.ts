@@ -29,7 +29,7 @@ import { WebhookReceiver } from "../webhook/receiver.ts";
 import { replicaIdentity } from "../replicas/identity.ts";
 import { Replicas } from "../replicas/replicas.ts";
 import { Scheduler } from "../schedule/scheduler.ts";
-import { memoryRelease } from "./memory_release.ts";
+import { type MemoryRelease, memoryRelease } from "./memory_release.ts";
 import { clusterTickRecord } from "../schedule/tick_record.ts";
 
 /** Options for {@linkcode createComponents}. */
@@ -103,7 +103,8 @@ export async function createComponents(
     onIndexChange,
     compiler,
   });
-  const follower = kube && followRuns(settings, { kube, namespace, syncer, metrics, logger });
+  const follower = kube &&
+    followRuns(settings, { kube, namespace, syncer, metrics, logger, memory });
   const tokenSecret = settings.requestTokenSecret ?? settings.publishToken;
   const requestTokens = tokenSecret
     ? { key: requestTokenKey(tokenSecret), ttlSeconds: settings.requestTokenTtlMs / 1000 }
@@ -341,6 +342,7 @@ function followRuns(
     syncer: Syncer;
     metrics: Metrics;
     logger: Logger;
+    memory: MemoryRelease;
   },
 ): RunsFollower {
   const { metrics, syncer } = parts;
@@ -352,6 +354,8 @@ function followRuns(
     onJobFinished: (topic, status) =>
       metrics.jobFinished(topic, status.status as "succeeded" | "failed", status.reason),
     onRunFinished: (run) => metrics.runFinished(run.topic, run.status, run.durationSeconds ?? 0),
+    // Listing many Jobs leaves garbage as a build does: give it back once quiet.
+    onListed: () => parts.memory.soon(),
   });
 }
 

@@ -27,6 +27,8 @@ export interface StartRunsOptions {
   onJobFinished?: (topic: string, status: ObjectStatus) => void;
   /** Called when the end of a Job ends its run (metrics). */
   onRunFinished?: (run: RunView) => void;
+  /** Called once the first list of Jobs and pods is in (its garbage can then be given back). */
+  onListed?: () => void;
 }
 
 /** The runs service, its view, and how to stop it. */
@@ -77,7 +79,7 @@ export function startRuns(kube: KubeConnection, options: StartRunsOptions): Runs
     otherKinds: () => kindsOf(options.index()),
     maxWaiters: options.maxWaiters,
   });
-  view.start().catch(() => undefined);
+  view.start().then(() => options.onListed?.(), () => undefined);
   return { runs, view, close: () => view.close() };
 }
 
