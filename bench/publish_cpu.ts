@@ -15,6 +15,7 @@
  * @module
  */
 
+import { startTreeRouter } from "./lib/tree_router.ts";
 import { GitServer } from "../tests/support/git_server.ts";
 import { BenchChild } from "./lib/child.ts";
 import { runLoad } from "./lib/load.ts";
@@ -33,12 +34,6 @@ const seconds = Number(flags.seconds ?? 2);
 const topic = flags.topic ?? "job";
 const withProxy = flags.proxy !== "no";
 
-// The module cache this process uses, so a router with a fresh HOME does not download again.
-const denoDir = Deno.env.get("DENO_DIR") ?? JSON.parse(
-  new TextDecoder().decode(
-    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
-  ),
-).denoDir;
 const work = await Deno.makeTempDir({ prefix: "gitfaas-cpu-" });
 const git = await GitServer.start();
 const sim = await BenchChild.start("sim_server.ts", [work]);
@@ -52,61 +47,24 @@ interface Target {
 }
 
 async function startRouter(name: string, tree: string): Promise<Target> {
-  const config = JSON.parse(await Deno.readTextFile(`${tree}/deno.json`));
-  const [, ...args] = (config.tasks.start as string).split(/\s+/);
-  const home = await Deno.makeTempDir({ prefix: "gitfaas-home-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...args, ...(flags.v8 ? [`--v8-flags=${flags.v8}`] : [])],
-    cwd: tree,
+  const router = await startTreeRouter({
+    tree,
+    v8Flags: flags.v8,
     env: {
-      PORT: "0",
-      NO_COLOR: "1",
-      HOME: home,
       GIT_URL: git.repoUrl("publish"),
       GIT_USER_NAME: git.user,
       GIT_PERSONAL_TOKEN: git.token,
       KUBECONFIG: String(sim.ready.kubeconfig),
-      DATA_DIR: `${work}/data-${name}`,
       GIT_POLL_INTERVAL: "3600",
+      DATA_DIR: `${work}/data-${name}`,
       LOG_LEVEL: flags.log ?? "info",
-      DENO_DIR: denoDir,
     },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  // Read the first lines for the port, then drain the rest as raw bytes.
-  const reader = child.stdout.getReader();
-  let text = "";
-  let port = 0;
-  while (!port) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${name} exited:\n${text}`);
-    text += new TextDecoder().decode(value);
-    const match = /"gitfaas listening".*?"port":(\d+)/.exec(text);
-    if (match) port = Number(match[1]);
-  }
-  const drain = (async () => {
-    while (!(await reader.read()).done) { /* discard */ }
-  })();
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 400; i++) {
-    const ready = await fetch(`${url}/readyz`).catch(() => undefined);
-    await ready?.body?.cancel();
-    if (ready?.ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  });
   return {
     name,
-    pid: child.pid,
-    url: `${url}/publish/${topic}${PUBLISH.query}`,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await drain;
-      await Deno.remove(home, { recursive: true });
-    },
+    pid: router.pid,
+    url: `${router.origin}/publish/${topic}${PUBLISH.query}`,
+    stop: router.stop,
   };
 }
 

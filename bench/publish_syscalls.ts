@@ -17,6 +17,7 @@
  * @module
  */
 
+import { startTreeRouter } from "./lib/tree_router.ts";
 import { GitServer } from "../tests/support/git_server.ts";
 import { BenchChild } from "./lib/child.ts";
 import { runLoad } from "./lib/load.ts";
@@ -31,12 +32,6 @@ const seconds = Number(flags.seconds ?? 5);
 const tool = flags.tool ?? "strace";
 const tree = flags.tree ?? ROOT;
 
-// The module cache this process uses, so a router with a fresh HOME does not download again.
-const denoDir = Deno.env.get("DENO_DIR") ?? JSON.parse(
-  new TextDecoder().decode(
-    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
-  ),
-).denoDir;
 const work = await Deno.makeTempDir({ prefix: "gitfaas-sys-" });
 const git = await GitServer.start();
 const sim = await BenchChild.start("sim_server.ts", [work]);
@@ -55,66 +50,26 @@ interface Target {
 }
 
 async function startRouter(): Promise<Target> {
-  const config = JSON.parse(await Deno.readTextFile(`${tree}/deno.json`));
-  const [, ...args] = (config.tasks.start as string).split(/\s+/);
-  const home = await Deno.makeTempDir({ prefix: "gitfaas-home-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: flags.v8 ? args.map((a) => a.startsWith("--v8-flags=") ? `${a},${flags.v8}` : a) : args,
-    cwd: tree,
+  const router = await startTreeRouter({
+    tree,
+    v8Flags: flags.v8,
+    // The output is discarded, or kept in `--stdout=file` (a V8 trace, say).
+    stdoutFile: flags.stdout,
     env: {
-      PORT: "0",
-      NO_COLOR: "1",
-      HOME: home,
       GIT_URL: git.repoUrl("publish"),
       GIT_USER_NAME: git.user,
       GIT_PERSONAL_TOKEN: git.token,
       KUBECONFIG: String(sim.ready.kubeconfig),
-      DATA_DIR: `${work}/data`,
       GIT_POLL_INTERVAL: "3600",
+      DATA_DIR: `${work}/data`,
       LOG_LEVEL: flags.log ?? "info",
-      DENO_DIR: denoDir,
     },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.getReader();
-  let text = "";
-  let port = 0;
-  while (!port) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`router exited:\n${text}`);
-    text += new TextDecoder().decode(value);
-    const match = /"gitfaas listening".*?"port":(\d+)/.exec(text);
-    if (match) port = Number(match[1]);
-  }
-  // The rest is discarded, or kept in `--stdout=file` (a V8 trace, say).
-  const kept = flags.stdout
-    ? await Deno.open(flags.stdout, { write: true, create: true })
-    : undefined;
-  const drain = (async () => {
-    for (let read = await reader.read(); !read.done; read = await reader.read()) {
-      if (kept) await kept.write(read.value);
-    }
-    kept?.close();
-  })();
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 400; i++) {
-    const ready = await fetch(`${url}/readyz`).catch(() => undefined);
-    await ready?.body?.cancel();
-    if (ready?.ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  });
   return {
     name: "router",
-    pid: child.pid,
-    url: `${url}/publish/job${PUBLISH.query}`,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await drain;
-      await Deno.remove(home, { recursive: true });
-    },
+    pid: router.pid,
+    url: `${router.origin}/publish/job${PUBLISH.query}`,
+    stop: router.stop,
   };
 }
 

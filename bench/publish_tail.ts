@@ -19,11 +19,11 @@
  * @module
  */
 
+import { startTreeRouter } from "./lib/tree_router.ts";
 import { GitServer } from "../tests/support/git_server.ts";
 import { BenchChild } from "./lib/child.ts";
 import { FILES, PUBLISH } from "./lib/templates.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const flags = Object.fromEntries(
   Deno.args.filter((a) => a.startsWith("--")).map((a) => {
     const at = a.indexOf("=");
@@ -36,11 +36,6 @@ const rounds = Number(flags.rounds ?? 3);
 const RATE = 400;
 const CALLERS = 16;
 
-const denoDir = Deno.env.get("DENO_DIR") ?? JSON.parse(
-  new TextDecoder().decode(
-    (await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output()).stdout,
-  ),
-).denoDir;
 const work = await Deno.makeTempDir({ prefix: "gitfaas-tail-" });
 const git = await GitServer.start();
 const sim = await BenchChild.start("sim_server.ts", [work]);
@@ -55,74 +50,24 @@ interface Target {
 }
 
 async function startRouter(name: string, v8: string): Promise<Target> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  const [, ...args] = (config.tasks.start as string).split(/\s+/);
-  const home = await Deno.makeTempDir({ prefix: "gitfaas-home-" });
-  // V8 prints its trace through C stdio, fully buffered on a pipe: line-buffered, its lines
-  // keep their place among the log lines (written straight to the descriptor).
-  const child = new Deno.Command("/usr/bin/stdbuf", {
-    args: [
-      "-oL",
-      Deno.execPath(),
-      ...args.map((a) => a.startsWith("--v8-flags=") ? `${a},--trace-gc${v8 ? "," + v8 : ""}` : a),
-    ],
-    cwd: ROOT,
+  const out: string[] = [];
+  const router = await startTreeRouter({
+    // V8 prints its trace through C stdio, fully buffered on a pipe: line-buffered, its lines
+    // keep their place among the log lines (written straight to the descriptor).
+    wrap: ["/usr/bin/stdbuf", "-oL"],
+    v8Flags: `--trace-gc${v8 ? "," + v8 : ""}`,
+    onLine: (line) => out.push(line),
     env: {
-      PORT: "0",
-      NO_COLOR: "1",
-      HOME: home,
       GIT_URL: git.repoUrl("publish"),
       GIT_USER_NAME: git.user,
       GIT_PERSONAL_TOKEN: git.token,
       KUBECONFIG: String(sim.ready.kubeconfig),
-      DATA_DIR: `${work}/data-${name}`,
       GIT_POLL_INTERVAL: "3600",
+      DATA_DIR: `${work}/data-${name}`,
       LOG_LEVEL: "info",
-      DENO_DIR: denoDir,
     },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const out: string[] = [];
-  let port = 0;
-  const { promise: ready, resolve: listening } = Promise.withResolvers<void>();
-  const pump = (async () => {
-    let rest = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      rest += chunk;
-      const lines = rest.split("\n");
-      rest = lines.pop()!;
-      for (const line of lines) {
-        out.push(line);
-        const match = !port && /"gitfaas listening".*?"port":(\d+)/.exec(line);
-        if (match) {
-          port = Number(match[1]);
-          listening();
-        }
-      }
-    }
-  })();
-  await ready;
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 400; i++) {
-    const r = await fetch(`${url}/readyz`).catch(() => undefined);
-    await r?.body?.cancel();
-    if (r?.ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    name,
-    url: `${url}/publish/job${PUBLISH.query}`,
-    out,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await pump;
-      await Deno.remove(home, { recursive: true });
-    },
-  };
+  });
+  return { name, url: `${router.origin}/publish/job${PUBLISH.query}`, out, stop: router.stop };
 }
 
 async function startProxy(): Promise<Target> {
