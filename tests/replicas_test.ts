@@ -19,6 +19,27 @@ import {
   watchSyncRequests,
 } from "../src/replicas/sync_requests.ts";
 
+/** Replica r1 of `gitfaas`, whose syncer serves `revision` and never fails. */
+function replicaServing(revision: string, kube: KubeConnection): Replicas {
+  return new Replicas({
+    kube,
+    identity: { name: "r1", namespace: "gitfaas" },
+    syncer: {
+      index: { revision },
+      sync: () => Promise.resolve(),
+      status: () => ({
+        revision,
+        indexBuiltAt: null,
+        topics: 0,
+        lastSync: null,
+        lastGoodSyncAt: null,
+        consecutiveFailures: 0,
+      }),
+    },
+    logger: silentLogger,
+  });
+}
+
 async function withKube(test: (kube: KubeConnection) => Promise<void>) {
   const sim = await KubeSim.start({ tls: false, namespaces: ["gitfaas"] });
   const dir = await Deno.makeTempDir();
@@ -136,23 +157,7 @@ Deno.test("a replica that stops while its Lease is being renewed leaves no Lease
       return fakeAnswer(200, request.body);
     },
   });
-  const replicas = new Replicas({
-    kube,
-    identity: { name: "r1", namespace: "gitfaas" },
-    syncer: {
-      index: { revision: "abc" },
-      sync: () => Promise.resolve(),
-      status: () => ({
-        revision: "abc",
-        indexBuiltAt: null,
-        topics: 0,
-        lastSync: null,
-        lastGoodSyncAt: null,
-        consecutiveFailures: 0,
-      }),
-    },
-    logger: silentLogger,
-  });
+  const replicas = replicaServing("abc", kube);
   replicas.beatNow();
   // The renewal gets through after stop() began (a timer runs after stop()'s own steps).
   setTimeout(() => renewal.resolve(), 20);
@@ -180,23 +185,7 @@ Deno.test("a replica that cannot read sync requests still renews its Lease", asy
       return Promise.resolve(fakeAnswer(200, request.body));
     },
   });
-  const replicas = new Replicas({
-    kube,
-    identity: { name: "r1", namespace: "gitfaas" },
-    syncer: {
-      index: { revision: "abc" },
-      sync: () => Promise.resolve(),
-      status: () => ({
-        revision: "abc",
-        indexBuiltAt: null,
-        topics: 0,
-        lastSync: null,
-        lastGoodSyncAt: null,
-        consecutiveFailures: 0,
-      }),
-    },
-    logger: silentLogger,
-  });
+  const replicas = replicaServing("abc", kube);
   replicas.start();
   try {
     const timeout = setTimeout(() => renewed.reject(new Error("no Lease renewal in 5 s")), 5000);
