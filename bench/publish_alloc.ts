@@ -12,6 +12,7 @@
  * @module
  */
 
+import { Inspector } from "./lib/inspector.ts";
 import { GitServer } from "../tests/support/git_server.ts";
 import { BenchChild } from "./lib/child.ts";
 import type { BenchContext } from "./lib/context.ts";
@@ -46,37 +47,6 @@ const context: BenchContext = {
   quick: false,
   progress: (message) => console.error(message),
 };
-
-class Inspector {
-  #next = 1;
-  readonly #pending = new Map<number, (message: Record<string, unknown>) => void>();
-  private constructor(readonly socket: WebSocket) {
-    socket.onmessage = (event) => {
-      const message = JSON.parse(event.data as string);
-      if (message.id) this.#pending.get(message.id)?.(message);
-    };
-  }
-  static async connect(port: number): Promise<Inspector> {
-    const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-    const socket = new WebSocket(targets[0].webSocketDebuggerUrl);
-    await new Promise((resolve, reject) => {
-      socket.onopen = resolve;
-      socket.onerror = reject;
-    });
-    return new Inspector(socket);
-  }
-  send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
-    const id = this.#next++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, (message) => {
-        this.#pending.delete(id);
-        if (message.error) reject(new Error(JSON.stringify(message.error)));
-        else resolve(message.result as Record<string, unknown>);
-      });
-      this.socket.send(JSON.stringify({ id, method, params }));
-    });
-  }
-}
 
 const sim = await BenchChild.start("sim_server.ts", [work]);
 context.sim = sim;
