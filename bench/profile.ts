@@ -19,6 +19,7 @@
  * @module
  */
 
+import { startTreeRouter } from "./lib/tree_router.ts";
 import { GitServer } from "../tests/support/git_server.ts";
 import { busyProfile, busyReport, type CpuProfile, windowOf } from "./cpuprofile_top.ts";
 import { BenchChild } from "./lib/child.ts";
@@ -29,7 +30,6 @@ import { cpuMsOf } from "./lib/proc.ts";
 import { FILES, PUBLISH } from "./lib/templates.ts";
 import { manyManifestsRepo } from "./sync.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const flags = Deno.args.filter((arg) => arg.startsWith("--"));
 const [what = "publish", ...rest] = Deno.args.filter((arg) => !arg.startsWith("--"));
 const http = flags.includes("--http");
@@ -73,39 +73,14 @@ async function profilePublish(
   const sim = await BenchChild.start("sim_server.ts", [work]);
   context.sim = sim;
   await git.createRepo("publish", { files: FILES });
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  const [, run, ...flags] = (config.tasks.start as string).split(/\s+/);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [run, "--cpu-prof", `--cpu-prof-dir=${profiles}`, ...flags],
-    cwd: ROOT,
+  const router = await startTreeRouter({
+    denoFlags: ["--cpu-prof", `--cpu-prof-dir=${profiles}`],
     env: {
-      PORT: "0",
       ...routerEnv(context, "publish", `${work}/data`),
       ...(http ? { KUBECONFIG: String(sim.ready.httpKubeconfig) } : {}),
     },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let port = 0;
-  let text = "";
-  while (!port) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`the router exited:\n${text}`);
-    text += value;
-    const match = /"gitfaas listening".*?"port":(\d+)/.exec(text);
-    if (match) port = Number(match[1]);
-  }
-  const drain = (async () => {
-    while (!(await lines.read()).done) { /* the publish log lines are not needed */ }
-  })();
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const ready = await fetch(`${url}/readyz`);
-    await ready.body?.cancel();
-    if (ready.ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  });
+  const url = router.origin;
   const load = await BenchChild.start("load_child.ts");
   const options: LoadOptions = {
     url: `${url}/publish/${topic}${PUBLISH.query}`,
@@ -116,11 +91,11 @@ async function profilePublish(
     maxRequests: 1_000_000,
     warmupMs: 500,
   };
-  const cpuBefore = cpuMsOf(child.pid);
+  const cpuBefore = cpuMsOf(router.pid);
   const result = await load.command(JSON.stringify(options), seconds * 1000 + 60_000) as unknown as
     & LoadResult
     & { error?: string };
-  const cpuMs = cpuMsOf(child.pid) - cpuBefore;
+  const cpuMs = cpuMsOf(router.pid) - cpuBefore;
   await load.stop();
   if (result.error) throw new Error(`the load generator failed: ${result.error}`);
   console.log(
@@ -129,9 +104,8 @@ async function profilePublish(
       `${result.errors} errors; router CPU (/proc, all threads) ` +
       `${(cpuMs / result.answered).toFixed(3)} ms per publish over ${result.answered} publishes`,
   );
-  child.kill("SIGTERM");
-  await child.status;
-  await drain;
+  // SIGTERM: the router writes its profile as it stops.
+  await router.stop();
   await sim.stop();
   return { requests: result.answered, cpuUsPerRequest: (1000 * cpuMs) / result.answered };
 }

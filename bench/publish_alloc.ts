@@ -12,6 +12,7 @@
  * @module
  */
 
+import { startTreeRouter } from "./lib/tree_router.ts";
 import { Inspector } from "./lib/inspector.ts";
 import { GitServer } from "../tests/support/git_server.ts";
 import { BenchChild } from "./lib/child.ts";
@@ -31,7 +32,6 @@ interface HeapNode {
   children: HeapNode[];
 }
 
-const ROOT = new URL("../", import.meta.url);
 const flags = Deno.args.filter((arg) => arg.startsWith("--"));
 const [topic = "job", callersText = "1", secondsText = "4"] = Deno.args.filter((arg) =>
   !arg.startsWith("--")
@@ -51,40 +51,15 @@ const context: BenchContext = {
 const sim = await BenchChild.start("sim_server.ts", [work]);
 context.sim = sim;
 await git.createRepo("publish", { files: FILES });
-const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-const [, run, ...startFlags] = (config.tasks.start as string).split(/\s+/);
 const inspectPort = 9300 + Math.floor(Math.random() * 500);
-const child = new Deno.Command(Deno.execPath(), {
-  args: [run, `--inspect=127.0.0.1:${inspectPort}`, ...startFlags],
-  cwd: ROOT,
+const router = await startTreeRouter({
+  denoFlags: [`--inspect=127.0.0.1:${inspectPort}`],
   env: {
-    PORT: "0",
     ...routerEnv(context, "publish", `${work}/data`),
     ...(http ? { KUBECONFIG: String(sim.ready.httpKubeconfig) } : {}),
   },
-  stdout: "piped",
-  stderr: "null",
-}).spawn();
-const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-let port = 0;
-let text = "";
-while (!port) {
-  const { value, done } = await lines.read();
-  if (done) throw new Error(`the router exited:\n${text}`);
-  text += value;
-  const match = /"gitfaas listening".*?"port":(\d+)/.exec(text);
-  if (match) port = Number(match[1]);
-}
-const drain = (async () => {
-  while (!(await lines.read()).done) { /* log lines */ }
-})();
-const url = `http://127.0.0.1:${port}`;
-for (let i = 0; i < 100; i++) {
-  const ready = await fetch(`${url}/readyz`);
-  await ready.body?.cancel();
-  if (ready.ok) break;
-  await new Promise((r) => setTimeout(r, 50));
-}
+});
+const url = router.origin;
 const load = await BenchChild.start("load_child.ts");
 const options = (seconds: number): LoadOptions => ({
   url: `${url}/publish/${topic}${PUBLISH.query}`,
@@ -115,9 +90,7 @@ inspector.socket.close();
 const saved = flags.find((f) => f.startsWith("--save="))?.split("=")[1];
 if (saved) await Deno.writeTextFile(saved, JSON.stringify(profile));
 await load.stop();
-child.kill("SIGTERM");
-await child.status;
-await drain;
+await router.stop();
 await sim.stop();
 await git.close();
 if (result.error) throw new Error(result.error);

@@ -15,6 +15,8 @@ export interface TreeRouterOptions {
   env: Record<string, string>;
   /** V8 flags added to those of the start command, comma-separated. */
   v8Flags?: string;
+  /** Deno flags put right after `run` (such as `--cpu-prof` or `--inspect=…`). */
+  denoFlags?: string[];
   /** A program and its arguments to run Deno through (such as `stdbuf -oL`). */
   wrap?: string[];
   /** Every line of the router's standard output, decoded; without it, output is not decoded. */
@@ -56,7 +58,8 @@ export async function startArgs(tree: string, v8Flags?: string): Promise<string[
 /** Starts a router and resolves once it is ready. */
 export async function startTreeRouter(options: TreeRouterOptions): Promise<TreeRouter> {
   const tree = options.tree ?? ROOT;
-  const args = await startArgs(tree, options.v8Flags);
+  const [run, ...startFlags] = await startArgs(tree, options.v8Flags);
+  const args = [run, ...(options.denoFlags ?? []), ...startFlags];
   const [program, ...wrapArgs] = options.wrap ?? [];
   const home = await Deno.makeTempDir({ prefix: "gitfaas-home-" });
   const child = new Deno.Command(program ?? Deno.execPath(), {
