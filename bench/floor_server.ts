@@ -9,18 +9,21 @@
  *   as `src/kube/connection.ts` does. `POST /?hops=3` makes three in a row, like a
  *   three-manifest topic.
  *
- * Each on one of two servers, with the same handler: `deno` (`Deno.serve`), or `node`: the
- * router's own server, `serve()` of `src/app/serve.ts` (`node:http` with the router's default
+ * Each on one of three servers, with the same handler: `deno` (`Deno.serve`), `native`: the
+ * router's server (`serveNative()` of `src/app/serve_native.ts`, Deno's server connection by
+ * connection with the router's limits), or `node`: the
+ * router's `node:http` server, `serveNode()` of `src/app/serve_node.ts` (with the router's default
  * timeouts and connection cap, requests turned into web `Request`s by `fetch_adapter.ts`), so
  * the difference between the two is what the router pays for its choice of server.
  *
  * Prints `{port, pid}` when listening.
- * Run: `deno run -A bench/floor_server.ts bare|proxy [deno|node]` (proxy reads SIM_URL,
+ * Run: `deno run -A bench/floor_server.ts bare|proxy [deno|node|native]` (proxy reads SIM_URL,
  * SIM_TOKEN and, for HTTPS, SIM_CA).
  * @module
  */
 
-import { serve } from "../src/app/serve.ts";
+import { serveNative } from "../src/app/serve_native.ts";
+import { serveNode } from "../src/app/serve_node.ts";
 import { DEFAULTS } from "../src/settings/settings.ts";
 import { reply } from "./lib/child.ts";
 
@@ -105,18 +108,23 @@ function job(name: string, body: Uint8Array) {
 }
 
 const handler = mode === "bare" ? bare : mode === "proxy" ? proxy() : undefined;
-if (!handler || !["deno", "node"].includes(serverKind)) {
-  throw new Error(`usage: floor_server.ts bare|proxy [deno|node], got ${Deno.args.join(" ")}`);
+if (!handler || !["deno", "node", "native"].includes(serverKind)) {
+  throw new Error(
+    `usage: floor_server.ts bare|proxy [deno|node|native], got ${Deno.args.join(" ")}`,
+  );
 }
+const limits = {
+  hostname: "127.0.0.1",
+  port: 0,
+  headerTimeoutMs: DEFAULTS.headerTimeoutMs,
+  bodyTimeoutMs: DEFAULTS.bodyTimeoutMs,
+  idleTimeoutMs: DEFAULTS.idleTimeoutMs,
+  maxConnections: DEFAULTS.maxConnections,
+};
 const port = serverKind === "deno"
   ? Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, handler).addr.port
-  : (await serve(handler, {
-    hostname: "127.0.0.1",
-    port: 0,
-    headerTimeoutMs: DEFAULTS.headerTimeoutMs,
-    bodyTimeoutMs: DEFAULTS.bodyTimeoutMs,
-    idleTimeoutMs: DEFAULTS.idleTimeoutMs,
-    maxConnections: DEFAULTS.maxConnections,
-  })).port;
+  : serverKind === "node"
+  ? (await serveNode(handler, limits)).port
+  : (await serveNative(handler, limits)).port;
 reply({ port, pid: Deno.pid });
 Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
