@@ -2,7 +2,7 @@
  * Publish throughput, latency and CPU, side by side in one run: the router (its own process, as
  * `deno task start` runs it), the floors (a bare server answering 202, and a one-hop proxy
  * making the same API request a publish makes, each on `Deno.serve` and on the router's own
- * `node:http` server) and the upstream approach (`Mustache.render` + `kubectl apply -f -` per
+ * server, `serveNative()` with its limits) and the upstream approach (`Mustache.render` + `kubectl apply -f -` per
  * manifest), at 1, 16 and 64 callers, with the simulator answering at once and with 5 ms of
  * added latency, over HTTPS and plain HTTP to the API server.
  *
@@ -34,9 +34,9 @@ export type Transport = "https" | "http" | "none";
 export type PublishTarget =
   | "router"
   | "floor-bare"
-  | "floor-bare-node"
+  | "floor-bare-own"
   | "floor-proxy"
-  | "floor-proxy-node"
+  | "floor-proxy-own"
   | "upstream";
 
 /** One measured cell of the matrix. */
@@ -69,11 +69,11 @@ export interface PublishRatio {
   concurrency: number;
   /** Router CPU per publish ÷ the `Deno.serve` proxy's. */
   cpu: number;
-  /** Router CPU per publish ÷ the `node:http` proxy's (what is left after the server choice). */
-  cpuVsNodeProxy: number;
+  /** Router CPU per publish ÷ the own-server proxy's (what is left after the server choice). */
+  cpuVsOwnServerProxy: number;
   /**
    * The part of the router's extra CPU per publish over the `Deno.serve` proxy that the
-   * `node:http` proxy pays too: (node proxy − proxy) ÷ (router − proxy).
+   * own-server proxy pays too: (own-server proxy − proxy) ÷ (router − proxy).
    */
   serverShareOfGap: number;
   /** Router publishes per second ÷ the proxy's. */
@@ -116,7 +116,7 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
   const kubectl = onPath("kubectl");
   const load = await BenchChild.start("load_child.ts");
   const bare = await BenchChild.start("floor_server.ts", ["bare", "deno"]);
-  const bareNode = await BenchChild.start("floor_server.ts", ["bare", "node"]);
+  const bareOwn = await BenchChild.start("floor_server.ts", ["bare", "native"]);
   const upstream = kubectl
     ? await BenchChild.start("upstream_server.ts", [
       kubectl,
@@ -201,7 +201,7 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
         KUBECONFIG: kubeconfig,
       });
       const proxy = await BenchChild.start("floor_server.ts", ["proxy", "deno"], { env: simEnv });
-      const proxyNode = await BenchChild.start("floor_server.ts", ["proxy", "node"], {
+      const proxyOwn = await BenchChild.start("floor_server.ts", ["proxy", "native"], {
         env: simEnv,
       });
       try {
@@ -209,7 +209,7 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
         const routerPid = findChild("main.ts")!;
         const routerJob = `${router.url}/publish/job${PUBLISH.query}`;
         const proxyUrl = `${base(proxy.ready.port)}/`;
-        const proxyNodeUrl = `${base(proxyNode.ready.port)}/`;
+        const proxyOwnUrl = `${base(proxyOwn.ready.port)}/`;
         const at = (latencyMs: number, variant?: PublishCell["variant"]) => ({
           transport,
           latencyMs,
@@ -231,20 +231,20 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
                 fast,
               );
               await measure(
-                { ...none, target: "floor-bare-node" },
-                bareNode.pid,
+                { ...none, target: "floor-bare-own" },
+                bareOwn.pid,
                 c,
-                base(bareNode.ready.port),
+                base(bareOwn.ready.port),
                 fast,
               );
             }
             await measure({ ...job, target: "floor-proxy" }, proxy.pid, c, proxyUrl, fast);
             if (latencyMs === 0) {
               await measure(
-                { ...job, target: "floor-proxy-node" },
-                proxyNode.pid,
+                { ...job, target: "floor-proxy-own" },
+                proxyOwn.pid,
                 c,
-                proxyNodeUrl,
+                proxyOwnUrl,
                 fast,
               );
             }
@@ -295,7 +295,7 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
         }
         routerMemory[transport] = memoryOf(routerPid);
       } finally {
-        await Promise.all([router.stop(), proxy.stop(), proxyNode.stop()]);
+        await Promise.all([router.stop(), proxy.stop(), proxyOwn.stop()]);
       }
     }
     return {
@@ -305,7 +305,7 @@ export async function runPublishBench(context: BenchContext): Promise<PublishRes
       ...(kubectl ? { kubectl } : { upstreamSkipped: "kubectl is not on PATH" }),
     };
   } finally {
-    await Promise.all([load.stop(), bare.stop(), bareNode.stop(), upstream?.stop()]);
+    await Promise.all([load.stop(), bare.stop(), bareOwn.stop(), upstream?.stop()]);
   }
 }
 
@@ -333,7 +333,7 @@ export function publishRatios(cells: readonly PublishCell[]): PublishRatio[] {
       const where = { topic: "job", latencyMs: 0, concurrency, transport } as const;
       const router = findCell(cells, { ...where, target: "router" });
       const proxy = findCell(cells, { ...where, target: "floor-proxy" });
-      const node = findCell(cells, { ...where, target: "floor-proxy-node" });
+      const node = findCell(cells, { ...where, target: "floor-proxy-own" });
       if (!router || !proxy) continue;
       const r = router.cpuMsPerRequest.server;
       const p = proxy.cpuMsPerRequest.server;
@@ -342,7 +342,7 @@ export function publishRatios(cells: readonly PublishCell[]): PublishRatio[] {
         transport,
         concurrency,
         cpu: round3(r / p),
-        cpuVsNodeProxy: round3(r / n),
+        cpuVsOwnServerProxy: round3(r / n),
         serverShareOfGap: round3((n - p) / (r - p)),
         throughput: round3(router.perSecond / proxy.perSecond),
       });

@@ -2,7 +2,7 @@
  * The JSON-lines logger: what a log collector reads from each line.
  */
 
-import { assertEquals } from "./support/assert.ts";
+import { assert, assertEquals } from "./support/assert.ts";
 import { jsonLogger } from "../src/log/logger.ts";
 
 function recorded(): { lines: Record<string, unknown>[]; write: (line: string) => void } {
@@ -38,8 +38,8 @@ Deno.test("lines below the level are dropped and secrets are scrubbed", () => {
 });
 
 Deno.test("every line reaches standard output whole, even when the process ends right after", async () => {
-  // Lines are written before the call returns: the last ones before an exit, a crash or a
-  // closed pipe are neither lost nor turned into an error of the caller.
+  // Lines wait a few milliseconds to be written together, but the last ones before an exit or
+  // a crash are not lost, and a closed pipe is not turned into an error of the caller.
   const length = (i: number) => i === 250 ? 20_000 : 100 + i % 7;
   const script = `
     import { jsonLogger } from ${
@@ -81,4 +81,33 @@ Deno.test("every line reaches standard output whole, even when the process ends 
   await child.stdout.cancel();
   const { code, stderr } = await child.output();
   assertEquals([code, new TextDecoder().decode(stderr)], [0, "still running\n"]);
+});
+
+Deno.test("a line waits only milliseconds, while the process goes on", async () => {
+  const script = `
+    import { jsonLogger } from ${
+    JSON.stringify(new URL("../src/log/logger.ts", import.meta.url).href)
+  };
+    const logger = jsonLogger();
+    logger.info("first");
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  try {
+    const started = performance.now();
+    const { value } = await reader.read();
+    const line = JSON.parse(new TextDecoder().decode(value));
+    assertEquals([line.level, line.message], ["info", "first"]);
+    // The child sleeps for a minute: the line came out on its own, not at the exit.
+    assert(performance.now() - started < 30_000);
+  } finally {
+    child.kill();
+    await reader.cancel();
+    await child.status;
+  }
 });

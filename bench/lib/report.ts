@@ -150,18 +150,19 @@ export const RATIO_TARGETS = { cpu: 1.25, throughputAt16: 0.85 };
 /**
  * Router against the one-hop proxy on both servers, per transport and concurrency (one Job,
  * simulator answering at once): throughput, CPU per publish of each, the ratios with their
- * targets, and how much of the CPU gap the `node:http` server explains.
+ * targets, and how much of the CPU gap the router's own server (its limits kept around Deno's
+ * server, `serve_native.ts`) explains.
  */
 export function proxyComparisonTable(results: PublishResults): string {
   const rows = results.ratios.map((r) => {
     const where = { topic: "job", latencyMs: 0, concurrency: r.concurrency } as const;
     const get = (target: PublishCell["target"]) =>
       findCell(results.cells, { ...where, target, transport: r.transport });
-    const [bare, bareNode, proxy, proxyNode, router] = [
+    const [bare, bareOwn, proxy, proxyOwn, router] = [
       get("floor-bare"),
-      get("floor-bare-node"),
+      get("floor-bare-own"),
       get("floor-proxy"),
-      get("floor-proxy-node"),
+      get("floor-proxy-own"),
       get("router"),
     ];
     const cpu = (c: PublishCell | undefined) => c ? f(c.cpuMsPerRequest.server, 3) : "–";
@@ -169,13 +170,13 @@ export function proxyComparisonTable(results: PublishResults): string {
     return [
       r.transport.toUpperCase(),
       r.concurrency,
-      `${f(bare?.perSecond ?? NaN, 0)} / ${f(bareNode?.perSecond ?? NaN, 0)}`,
-      `${cpu(bare)} / ${cpu(bareNode)}`,
-      `${f(proxy?.perSecond ?? NaN, 0)} / ${f(proxyNode?.perSecond ?? NaN, 0)}`,
-      `${cpu(proxy)} / ${cpu(proxyNode)}`,
+      `${f(bare?.perSecond ?? NaN, 0)} / ${f(bareOwn?.perSecond ?? NaN, 0)}`,
+      `${cpu(bare)} / ${cpu(bareOwn)}`,
+      `${f(proxy?.perSecond ?? NaN, 0)} / ${f(proxyOwn?.perSecond ?? NaN, 0)}`,
+      `${cpu(proxy)} / ${cpu(proxyOwn)}`,
       `**${f(router?.perSecond ?? NaN, 0)}**`,
       `**${cpu(router)}**`,
-      `**${f(r.cpu, 2)}×** (${f(r.cpuVsNodeProxy, 2)}×)`,
+      `**${f(r.cpu, 2)}×** (${f(r.cpuVsOwnServerProxy, 2)}×)`,
       r.cpu <= RATIO_TARGETS.cpu ? "met" : "**missed**",
       `${f(100 * r.serverShareOfGap, 0)} %`,
       `**${f(100 * r.throughput, 0)} %**`,
@@ -185,15 +186,15 @@ export function proxyComparisonTable(results: PublishResults): string {
   return table([
     "API server",
     "callers",
-    "bare 202 /s (Deno.serve / node:http)",
-    "bare CPU ms/request (Deno.serve / node:http)",
-    "proxy /s (Deno.serve / node:http)",
-    "proxy CPU ms/request (Deno.serve / node:http)",
+    "bare 202 /s (Deno.serve / own server)",
+    "bare CPU ms/request (Deno.serve / own server)",
+    "proxy /s (Deno.serve / own server)",
+    "proxy CPU ms/request (Deno.serve / own server)",
     "router /s",
     "router CPU ms/publish",
-    `router ÷ proxy, CPU (÷ node:http proxy); target ≤ ${RATIO_TARGETS.cpu}×`,
+    `router ÷ proxy, CPU (÷ own-server proxy); target ≤ ${RATIO_TARGETS.cpu}×`,
     "verdict",
-    "share of the router's extra CPU the node:http server explains",
+    "share of the router's extra CPU its own server explains",
     `router ÷ proxy, throughput; target ≥ ${100 * RATIO_TARGETS.throughputAt16} % at 16`,
     "verdict",
   ], rows);
@@ -532,7 +533,7 @@ export function verdicts(results: Results): Verdict[] {
         target: `router CPU per publish ≤ ${RATIO_TARGETS.cpu}× the one-hop proxy's ` +
           `(${name} to the API server, one Job, 1 / 16 / 64 callers)`,
         measured: ratios.map((r) =>
-          `${f(r.cpu, 2)}× (${r.concurrency}; ${f(r.cpuVsNodeProxy, 2)}× the node:http proxy's)`
+          `${f(r.cpu, 2)}× (${r.concurrency}; ${f(r.cpuVsOwnServerProxy, 2)}× the own-server proxy's)`
         ).join(", "),
         met: ratios.every((r) => r.cpu <= RATIO_TARGETS.cpu),
       });
