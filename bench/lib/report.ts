@@ -533,7 +533,9 @@ export function verdicts(results: Results): Verdict[] {
         target: `router CPU per publish ≤ ${RATIO_TARGETS.cpu}× the one-hop proxy's ` +
           `(${name} to the API server, one Job, 1 / 16 / 64 callers)`,
         measured: ratios.map((r) =>
-          `${f(r.cpu, 2)}× (${r.concurrency}; ${f(r.cpuVsOwnServerProxy, 2)}× the own-server proxy's)`
+          `${f(r.cpu, 2)}× (${r.concurrency}; ${
+            f(r.cpuVsOwnServerProxy, 2)
+          }× the own-server proxy's)`
         ).join(", "),
         met: ratios.every((r) => r.cpu <= RATIO_TARGETS.cpu),
       });
