@@ -74,7 +74,7 @@ async function validate(dir: string): Promise<{ code: number; output: string }> 
   const result = await new Deno.Command(Deno.execPath(), {
     args: ["task", "-q", "validate", dir],
     cwd: ROOT,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", LOG_FLUSH_INTERVAL: "0" },
   }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: result.code, output: decode(result.stdout) + decode(result.stderr) };

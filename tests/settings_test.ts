@@ -73,6 +73,7 @@ Deno.test("each bad value stops with one line naming the variable", () => {
     [{ GIT_URL: URL, ROUTER_SERVICE_ACCOUNT: "Git_FaaS" }, "ROUTER_SERVICE_ACCOUNT must be"],
     [{ GIT_URL: URL, HEADER_TIMEOUT: "0" }, "HEADER_TIMEOUT must be a number of at least 0.1"],
     [{ GIT_URL: URL, MAX_CONNECTIONS: "0" }, "MAX_CONNECTIONS must be a whole number"],
+    [{ GIT_URL: URL, LOG_FLUSH_INTERVAL: "2" }, "LOG_FLUSH_INTERVAL must be a number"],
     [
       { GIT_URL: URL, MAX_BODY_BYTES: "2000", MAX_BODY_BYTES_IN_FLIGHT: "1000" },
       "MAX_BODY_BYTES_IN_FLIGHT must be at least MAX_BODY_BYTES (2000)",

@@ -34,5 +34,7 @@ export function routerEnv(
     DATA_DIR: dataDir,
     GIT_POLL_INTERVAL: "3600",
     LOG_LEVEL: "info",
+    // As deployed: lines wait up to 5 ms to be written together.
+    LOG_FLUSH_INTERVAL: "0.005",
   };
 }

@@ -70,6 +70,7 @@ export async function createComponents(
   silenceYamlDebugSwitches();
   const logger = options.logger ?? jsonLogger({
     level: settings.logLevel,
+    flushAfterMs: settings.logFlushMs,
     secrets: [
       settings.gitToken,
       settings.webhookSecret,

@@ -32,6 +32,11 @@ export interface JsonLoggerOptions {
   level?: LogLevel;
   /** Strings that must never be printed (tokens, secrets); each is replaced by `***`. */
   secrets?: string[];
+  /**
+   * How long an info or debug line may wait on standard output to be written with the lines
+   * after it (default 5; 0: each line at once).
+   */
+  flushAfterMs?: number;
   /** Where lines go (standard output by default); `urgent` for warnings and errors. */
   write?: (line: string, urgent: boolean) => void;
 }
@@ -40,7 +45,10 @@ export interface JsonLoggerOptions {
 export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
   const threshold = RANK[options.level ?? "info"];
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 4);
-  const write = options.write ?? writeLine;
+  const flushAfterMs = options.flushAfterMs ?? FLUSH_AFTER_MS;
+  const write = options.write ??
+    ((line: string, urgent: boolean) =>
+      writeLine(line, urgent || flushAfterMs === 0, flushAfterMs));
   const emit = (level: LogLevel, message: string, fields: LogFields = {}) => {
     if (RANK[level] < threshold) return;
     const entry: LogFields = { time: new Date().toISOString(), level, message };
@@ -66,7 +74,7 @@ export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
 
 const encoder = new TextEncoder();
 
-/** How long an info or debug line may wait to be written with the lines after it. */
+/** How long an info or debug line may wait to be written with the lines after it, by default. */
 const FLUSH_AFTER_MS = 5;
 
 /**
@@ -82,8 +90,11 @@ let used = 0;
 let timer: number | undefined;
 let hooked = false;
 
-/** Queues `line` (at once when `urgent`). Never throws: logging must not fail a request. */
-function writeLine(line: string, urgent: boolean): void {
+/**
+ * Queues `line` to be written within `flushAfterMs` (at once when `urgent`). Never throws:
+ * logging must not fail a request.
+ */
+function writeLine(line: string, urgent: boolean, flushAfterMs: number): void {
   // A UTF-16 code unit takes at most 3 bytes of UTF-8.
   const most = line.length * 3 + 1;
   if (used + most > pending.byteLength) flush();
@@ -97,7 +108,7 @@ function writeLine(line: string, urgent: boolean): void {
   if (urgent) return flush();
   if (timer !== undefined) return;
   if (!hooked) hookExit();
-  timer = setTimeout(flush, FLUSH_AFTER_MS) as unknown as number;
+  timer = setTimeout(flush, flushAfterMs) as unknown as number;
   // A line waiting never keeps the process alive: the exit hooks write it.
   Deno.unrefTimer(timer);
 }

@@ -49,6 +49,8 @@ export interface Settings {
   /** The router's own ServiceAccount: no object may run as it (it can read the router's Secret). */
   routerServiceAccount: string;
   logLevel: LogLevel;
+  /** LOG_FLUSH_INTERVAL: how long an info or debug line may wait to be written with others. */
+  logFlushMs: number;
   /** Bearer token required on /publish, /render, /refresh, /status and /topics; none: open. */
   publishToken?: string;
   deniedKinds: KindRule[];
@@ -114,6 +116,7 @@ export const DEFAULTS = {
   maxBodyBytes: 1024 * 1024,
   webhookMaxBytes: 1024 * 1024,
   logLevel: "info",
+  logFlushMs: 5,
   deniedKinds: DEFAULT_DENIED_KINDS,
   allowedClusterKinds: "none",
   maxQueryParams: 64,
@@ -173,6 +176,7 @@ export const ENV_NAMES: readonly string[] = [
   "ROUTER_SERVICE_ACCOUNT",
   "MAX_BODY_BYTES",
   "LOG_LEVEL",
+  "LOG_FLUSH_INTERVAL",
   "WEBHOOK_SECRET",
   "WEBHOOK_MAX_BYTES",
   "PUBLISH_TOKEN",
@@ -311,6 +315,7 @@ export function readSettings(env: Env, options: ReadOptions = {}): Settings {
     serviceAccountPrefix: optional(env, "SERVICE_ACCOUNT_PREFIX") ?? "",
     routerServiceAccount: serviceAccountName(env),
     logLevel: logLevel(env),
+    logFlushMs: seconds(env, "LOG_FLUSH_INTERVAL", DEFAULTS.logFlushMs, { min: 0, max: 1 }),
     publishToken: optional(env, "PUBLISH_TOKEN"),
     podName: optional(env, "POD_NAME"),
     podNamespace: optional(env, "POD_NAMESPACE"),
@@ -496,7 +501,12 @@ function number(
 }
 
 /** A duration given in seconds (fractions allowed), held in milliseconds. */
-function seconds(env: Env, name: string, fallbackMs: number, limits: { min: number }): number {
+function seconds(
+  env: Env,
+  name: string,
+  fallbackMs: number,
+  limits: { min: number; max?: number },
+): number {
   const value = number(env, name, fallbackMs / 1000, limits);
   return Math.round(value * 1000);
 }

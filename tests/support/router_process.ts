@@ -61,6 +61,8 @@ export class RouterProcess {
       env: {
         PORT: "0",
         LOG_LEVEL: "debug",
+        // Each line at once: tests read the log right after the answer that logged it.
+        LOG_FLUSH_INTERVAL: "0",
         NO_COLOR: "1",
         DENO_DIR: await denoDir(),
         HOME: home,
