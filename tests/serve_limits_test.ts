@@ -104,6 +104,7 @@ for (const [name, serve] of servers) {
         await conn.send("POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
         await conn.waitFor(answered, MARGIN_MS);
         assertEquals(jsonBodyOf(conn.received), { bytes: 5 });
+        assertMatch(conn.received, /\r\nkeep-alive: timeout=\d+\r\n/i);
         assert(conn.open, "closed right after a good answer");
         await conn.close();
       });

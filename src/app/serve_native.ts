@@ -81,6 +81,8 @@ export async function serveNative(
   const listener = Deno.listen({ hostname: options.hostname, port: options.port });
   const connections = new Connections(options);
   let draining = false;
+  // Tells pooling clients when an idle connection will be closed, as node:http does.
+  const keepAlive = `timeout=${Math.floor(options.idleTimeoutMs / 1000)}`;
 
   const answer = async (request: Request): Promise<Response> => {
     try {
@@ -106,7 +108,7 @@ export async function serveNative(
         connection.busy();
         const response = await answer(request);
         const close = response.status >= 400 && declaresBody(request);
-        if (close || draining) closeAfter(response);
+        setConnectionHeader(response, close || draining ? "close" : undefined, keepAlive);
         const done = () => connection.answered(close);
         info.completed.then(done, done);
         return response;
@@ -148,12 +150,20 @@ export async function serveNative(
   };
 }
 
-/** Asks the client to close the connection after `response` (when its headers allow it). */
-function closeAfter(response: Response): void {
+/**
+ * `Connection: close` on `response` when the connection ends after it, `Keep-Alive` with the
+ * idle timeout otherwise (when its headers can be changed).
+ */
+function setConnectionHeader(
+  response: Response,
+  connection: "close" | undefined,
+  keepAlive: string,
+): void {
   try {
-    response.headers.set("connection", "close");
+    if (connection) response.headers.set("connection", connection);
+    else response.headers.set("keep-alive", keepAlive);
   } catch {
-    // Immutable headers (a response made elsewhere): the connection is cut all the same.
+    // Immutable headers (a response made elsewhere): a closing connection is cut all the same.
   }
 }
 
