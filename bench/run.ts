@@ -5,7 +5,7 @@
  *
  * Run: `deno task bench`, or `deno run -A bench/run.ts [--quick] [--only=publish,sync,...]
  * [--out=bench/results.json] [--markdown=file.md]`. Sections: publish, transport, sync,
- * footprint, micro, webhook, fanout (issue 18: a push reaching three replicas). Takes about 7.5
+ * footprint, micro, webhook, fanout (issue 18: a push reaching three replicas). Takes about 8.5
  * minutes on 2 cores; `--quick` about 3.
  * @module
  */
