@@ -14,8 +14,8 @@
  * counts as the period between its start and its final pause.
  *
  * Needs `stdbuf` (coreutils). Run: `deno run -A bench/publish_tail.ts [--latency=5]
- * [--seconds=8] [--rounds=3] [--b=--single-threaded-gc] [--keep=folder]` (`--b`: V8 flags of a second router, run in the
- * same rounds; `--keep`: each router's stdout, its log and V8 trace, kept there).
+ * [--seconds=8] [--rounds=3] [--b=--single-threaded-gc] [--b-tree=folder] [--keep=folder]`
+ * (`--b`, `--b-tree`: the V8 flags or the source tree of a second router, run in the same rounds; `--keep`: each router's stdout, its log and V8 trace, kept there).
  * @module
  */
 
@@ -49,9 +49,10 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function startRouter(name: string, v8: string): Promise<Target> {
+async function startRouter(name: string, v8: string, tree?: string): Promise<Target> {
   const out: string[] = [];
   const router = await startTreeRouter({
+    tree,
     // V8 prints its trace through C stdio, fully buffered on a pipe: line-buffered, its lines
     // keep their place among the log lines (written straight to the descriptor).
     wrap: ["/usr/bin/stdbuf", "-oL"],
@@ -241,7 +242,9 @@ const runs: { round: number; target: Target; spans: [number, number][] }[] = [];
 try {
   targets.push(await startProxy());
   targets.push(await startRouter("router", ""));
-  if (flags.b) targets.push(await startRouter("router-b", flags.b));
+  if (flags.b || flags["b-tree"]) {
+    targets.push(await startRouter("router-b", flags.b ?? "", flags["b-tree"]));
+  }
   await sim.command(`latency ${latencyMs}`);
   for (const t of targets) await paced(t.url, 2000);
   for (let round = 0; round < rounds; round++) {
