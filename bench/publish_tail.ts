@@ -15,7 +15,9 @@
  *
  * Needs `stdbuf` (coreutils). Run: `deno run -A bench/publish_tail.ts [--latency=5]
  * [--seconds=8] [--rounds=3] [--b=--single-threaded-gc] [--b-tree=folder] [--keep=folder]`
- * (`--b`, `--b-tree`: the V8 flags or the source tree of a second router, run in the same rounds; `--keep`: each router's stdout, its log and V8 trace, kept there).
+ * (`--b`, `--b-tree`: the V8 flags or the source tree of a second router, run in the same rounds;
+ * `--pin=0`: the routers run on that CPU alone, when this process was started on another, as
+ * with `taskset -c 1 deno run …`, so they share no core with the simulator or the load; `--keep`: each router's stdout, its log and V8 trace, kept there).
  * @module
  */
 
@@ -55,7 +57,11 @@ async function startRouter(name: string, v8: string, tree?: string): Promise<Tar
     tree,
     // V8 prints its trace through C stdio, fully buffered on a pipe: line-buffered, its lines
     // keep their place among the log lines (written straight to the descriptor).
-    wrap: ["/usr/bin/stdbuf", "-oL"],
+    wrap: [
+      ...(flags.pin ? ["/usr/bin/taskset", "-c", flags.pin] : []),
+      "/usr/bin/stdbuf",
+      "-oL",
+    ],
     v8Flags: `--trace-gc${v8 ? "," + v8 : ""}`,
     onLine: (line) => out.push(line),
     env: {
