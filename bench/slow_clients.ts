@@ -8,7 +8,8 @@
  *   finishing it;
  * - `stalled-bodies`: 250 publishes declare a 1 MiB body, send 1,000,000 bytes of it and stall;
  * - `idle`: 250 keep-alive connections make one request each, then stay idle;
- * - `slow-api`: 200 publishes of a 1 MiB body at once, the API server answering after 5 s.
+ * - `slow-api`: 200 publishes of a 1 MiB body at once to a topic that puts the message in a
+ *   ConfigMap, the API server answering after 5 s.
  *
  * For each: connections still open after `--wait` seconds (default: 20 for slow headers, 40 for
  * stalled bodies, 80 for idle), the answers the clients got, and the router's resident memory
@@ -19,7 +20,7 @@
  * @module
  */
 
-import { type Stack, startStack } from "../tests/support/fixtures.ts";
+import { configJson, INPUT_CONFIG_MAP, type Stack, startStack } from "../tests/support/fixtures.ts";
 import { findChild, memoryOf } from "./lib/proc.ts";
 
 const SCENARIOS = ["slow-headers", "stalled-bodies", "idle", "slow-api"] as const;
@@ -115,8 +116,9 @@ interface Result {
 async function withRouter<T>(
   env: Record<string, string>,
   run: (stack: Stack, pid: number) => Promise<T>,
+  files?: Record<string, string>,
 ): Promise<T> {
-  const stack = await startStack({ env: { LOG_LEVEL: "info", ...env, ...extraEnv } });
+  const stack = await startStack({ env: { LOG_LEVEL: "info", ...env, ...extraEnv }, files });
   try {
     const pid = findChild("main.ts");
     if (pid === undefined) throw new Error("cannot find the router process");
@@ -224,7 +226,7 @@ const runs: Record<Scenario, () => Promise<Result>> = {
       const sampler = setInterval(() => peak = Math.max(peak, memoryOf(pid).rssMB), 100);
       const started = performance.now();
       const answers = await Promise.all(Array.from({ length: 200 }, async () => {
-        const response = await stack.router.fetch("/publish/echo", {
+        const response = await stack.router.fetch("/publish/input", {
           method: "POST",
           body,
           headers: { "content-type": "text/plain" },
@@ -246,6 +248,11 @@ const runs: Record<Scenario, () => Promise<Result>> = {
         rssEndMB: memoryOf(pid).rssMB,
         peakRssMB: memoryOf(pid).peakRssMB,
       };
+    }, {
+      // The message in a ConfigMap: as an environment variable, 1 MiB is refused (413) before
+      // anything is applied, and no body would wait for the API server.
+      "config.json": configJson({ input: ["input.yaml"] }),
+      "input.yaml": INPUT_CONFIG_MAP,
     }),
 };
 
