@@ -22,12 +22,18 @@ const LIMIT_MS = 300;
 const MARGIN_MS = 10_000;
 const answered = (received: string) => /\r\n\r\n/.test(received);
 
+/** Resolved when a `/slow` request has reached the handler. */
+let slowArrived = Promise.withResolvers<void>();
+
 /** `/read` reads the body within the limits; `/refuse` answers 503 without reading it. */
 async function handler(request: Request): Promise<Response> {
   const path = new URL(request.url).pathname;
   if (path === "/throw") throw new Error("a bug");
   if (path === "/refuse") return Response.json({ error: "full" }, { status: 503 });
-  if (path === "/slow") await new Promise((resolve) => setTimeout(resolve, 200));
+  if (path === "/slow") {
+    slowArrived.resolve();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   if (path !== "/read") return Response.json({ ok: true });
   try {
     const body = await readBody(request, 1000, { timeoutMs: LIMIT_MS });
@@ -167,8 +173,9 @@ for (const [name, serve] of servers) {
     const idle = await RawConnection.open(url);
     await idle.send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n");
     await idle.waitFor(answered, MARGIN_MS);
+    slowArrived = Promise.withResolvers<void>();
     const slow = fetch(`${url}/slow`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await slowArrived.promise;
     assertEquals(await server.shutdown(5_000), true);
     assertEquals(await (await slow).json(), { ok: true });
     await idle.closedWithin(MARGIN_MS);
