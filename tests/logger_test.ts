@@ -111,3 +111,22 @@ Deno.test("a line waits only milliseconds, while the process goes on", async () 
     await child.status;
   }
 });
+
+Deno.test("a line waiting does not keep the process alive, and is written when it ends", async () => {
+  const script = `
+    import { jsonLogger } from ${
+    JSON.stringify(new URL("../src/log/logger.ts", import.meta.url).href)
+  };
+    jsonLogger({ flushAfterMs: 600_000 }).info("last");
+  `;
+  const started = performance.now();
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  // Ten minutes of waiting would have kept it alive: it ended, and wrote the line on its way out.
+  assert(performance.now() - started < 60_000);
+  assertEquals(output.code, 0);
+  assertEquals(JSON.parse(new TextDecoder().decode(output.stdout)).message, "last");
+});

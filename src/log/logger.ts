@@ -87,7 +87,7 @@ const FLUSH_AFTER_MS = 5;
  */
 const pending = new Uint8Array(64 * 1024);
 let used = 0;
-let timer: number | undefined;
+let timer: ReturnType<typeof setTimeout> | undefined;
 let hooked = false;
 
 /**
@@ -108,9 +108,10 @@ function writeLine(line: string, urgent: boolean, flushAfterMs: number): void {
   if (urgent) return flush();
   if (timer !== undefined) return;
   if (!hooked) hookExit();
-  timer = setTimeout(flush, flushAfterMs) as unknown as number;
-  // A line waiting never keeps the process alive: the exit hooks write it.
-  Deno.unrefTimer(timer);
+  timer = setTimeout(flush, flushAfterMs);
+  // A line waiting never keeps the process alive: the exit hooks write it. (Deno 2.9's
+  // timers are node's `Timeout` objects; `unrefTimer` takes them as their id.)
+  Deno.unrefTimer(timer as unknown as number);
 }
 
 /** Writes the lines waiting, synchronously. */
