@@ -25,7 +25,7 @@
 
 import { deadline } from "../lib/async.ts";
 import { silentLogger } from "../log/logger.ts";
-import type { ServeOptions, Server } from "./server_options.ts";
+import { bugAnswer, type ServeOptions, type Server } from "./server_options.ts";
 
 /** How long a connection told to close may take to send the rest of a body nobody reads. */
 const LINGER_MS = 1_000;
@@ -89,13 +89,13 @@ export async function serveNative(
       return await handler(request);
     } catch (error) {
       logger.error("request failed: a bug in gitfaas", { error: (error as Error)?.stack });
-      return Response.json({ error: "internal error: this is a bug in gitfaas" }, { status: 500 });
+      return bugAnswer();
     }
   };
   // Deno's server calls this when a response cannot be sent as given.
   const onError = (error: unknown): Response => {
     logger.error("cannot answer a request", { error: (error as Error)?.stack ?? String(error) });
-    return Response.json({ error: "internal error: this is a bug in gitfaas" }, { status: 500 });
+    return bugAnswer();
   };
 
   const serveConnection = (conn: Deno.Conn) => {
@@ -177,7 +177,8 @@ function declaresBody(request: Request): boolean {
  * request on it was answered, and cut by its timer when either lasts too long.
  */
 class Connection implements CancelHook {
-  idle = false;
+  /** When every request on it had been answered; undefined while busy. */
+  idleSince: number | undefined;
   #inFlight = 0;
   #closing = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -208,7 +209,7 @@ class Connection implements CancelHook {
     if (this.#closing) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.idle) this.#owner.moved(this, false);
+    this.idleSince = undefined;
   }
 
   /** A request's answer is out; after `close`, the connection is cut unless it ends first. */
@@ -219,7 +220,7 @@ class Connection implements CancelHook {
       this.#closing = true;
       this.#arm(LINGER_MS);
     } else if (this.#inFlight === 0) {
-      this.#owner.moved(this, true);
+      this.idleSince = performance.now();
       this.#arm(this.#owner.idleTimeoutMs);
     }
   }
@@ -247,7 +248,7 @@ class Connection implements CancelHook {
   }
 }
 
-/** The open connections, in the order they changed state; at most `maxConnections`. */
+/** The open connections; at most `maxConnections`. */
 class Connections {
   readonly #open = new Set<Connection>();
   readonly #options: ServeOptions;
@@ -274,12 +275,6 @@ class Connections {
     return connection;
   }
 
-  /** Re-inserts `connection`, so the set stays in the order connections changed state. */
-  moved(connection: Connection, idle: boolean): void {
-    connection.idle = idle;
-    if (this.#open.delete(connection)) this.#open.add(connection);
-  }
-
   ended(connection: Connection): void {
     if (this.#open.delete(connection)) this.#options.onConnections?.(this.#open.size);
   }
@@ -293,12 +288,17 @@ class Connections {
     for (const connection of this.#open) connection.cancel();
   }
 
+  /** Only when the cap is reached, so requests pay nothing to keep connections in order. */
   #cancelLongestIdle(): void {
+    let longest: Connection | undefined;
     for (const connection of this.#open) {
-      if (!connection.idle) continue;
-      this.ended(connection);
-      connection.cancel();
-      return;
+      const since = connection.idleSince;
+      if (since !== undefined && (longest === undefined || since < longest.idleSince!)) {
+        longest = connection;
+      }
     }
+    if (!longest) return;
+    this.ended(longest);
+    longest.cancel();
   }
 }

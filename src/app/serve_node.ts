@@ -25,7 +25,7 @@ import type { Socket } from "node:net";
 import { deadline } from "../lib/async.ts";
 import { silentLogger } from "../log/logger.ts";
 import { sendResponse, toRequest } from "./fetch_adapter.ts";
-import type { ServeOptions, Server } from "./server_options.ts";
+import { bugAnswer, type ServeOptions, type Server } from "./server_options.ts";
 
 /** Time beyond both timeouts after which a request whose body nobody read is cut off. */
 const BACKSTOP_MS = 5_000;
@@ -61,9 +61,7 @@ export async function serveNode(
       response = await handler(request);
     } catch (error) {
       logger.error("request failed: a bug in gitfaas", { error: (error as Error)?.stack });
-      response = Response.json({ error: "internal error: this is a bug in gitfaas" }, {
-        status: 500,
-      });
+      response = bugAnswer();
     }
     // Answered before the whole body arrived: the rest is not worth reading (nor, for a
     // stalled client, waiting for).

@@ -1,5 +1,6 @@
 /**
- * What both HTTP servers (`serve_native.ts`, `serve_node.ts`) take and give.
+ * What both HTTP servers (`serve_native.ts`, `serve_node.ts`) take and give, and the answer
+ * both give when a handler throws.
  * @module
  */
 
@@ -34,4 +35,9 @@ export interface ServeOptions {
   onConnections?: (open: number) => void;
   /** Called for each connection closed at once because `maxConnections` were open (metrics). */
   onRefused?: () => void;
+}
+
+/** The answer to a request whose handler threw, a bug: handlers answer their own errors. */
+export function bugAnswer(): Response {
+  return Response.json({ error: "internal error: this is a bug in gitfaas" }, { status: 500 });
 }
