@@ -16,7 +16,6 @@ import { startTreeRouter } from "./lib/tree_router.ts";
 import { Inspector } from "./lib/inspector.ts";
 import { GitServer } from "../tests/support/git_server.ts";
 import { BenchChild } from "./lib/child.ts";
-import type { BenchContext } from "./lib/context.ts";
 import { routerEnv } from "./lib/context.ts";
 import type { LoadOptions, LoadResult } from "./lib/load.ts";
 import { FILES, PUBLISH } from "./lib/templates.ts";
@@ -40,22 +39,13 @@ const http = flags.includes("--http");
 const interval = Number(flags.find((f) => f.startsWith("--interval="))?.split("=")[1] ?? 256);
 const work = await Deno.makeTempDir({ prefix: "gitfaas-alloc-" });
 const git = await GitServer.start();
-const context: BenchContext = {
-  git,
-  sim: undefined as unknown as BenchChild,
-  work,
-  quick: false,
-  progress: (message) => console.error(message),
-};
-
 const sim = await BenchChild.start("sim_server.ts", [work]);
-context.sim = sim;
 await git.createRepo("publish", { files: FILES });
 const inspectPort = 9300 + Math.floor(Math.random() * 500);
 const router = await startTreeRouter({
   denoFlags: [`--inspect=127.0.0.1:${inspectPort}`],
   env: {
-    ...routerEnv(context, "publish", `${work}/data`),
+    ...routerEnv({ git, sim }, "publish", `${work}/data`),
     ...(http ? { KUBECONFIG: String(sim.ready.httpKubeconfig) } : {}),
   },
 });

@@ -18,6 +18,7 @@
 import { startTreeRouter } from "./lib/tree_router.ts";
 import { GitServer } from "../tests/support/git_server.ts";
 import { BenchChild } from "./lib/child.ts";
+import { routerEnv } from "./lib/context.ts";
 import { runLoad } from "./lib/load.ts";
 import { cpuMsOf } from "./lib/proc.ts";
 import { FILES, PUBLISH } from "./lib/templates.ts";
@@ -51,12 +52,7 @@ async function startRouter(name: string, tree: string): Promise<Target> {
     tree,
     v8Flags: flags.v8,
     env: {
-      GIT_URL: git.repoUrl("publish"),
-      GIT_USER_NAME: git.user,
-      GIT_PERSONAL_TOKEN: git.token,
-      KUBECONFIG: String(sim.ready.kubeconfig),
-      GIT_POLL_INTERVAL: "3600",
-      DATA_DIR: `${work}/data-${name}`,
+      ...routerEnv({ git, sim }, "publish", `${work}/data-${name}`),
       LOG_LEVEL: flags.log ?? "info",
     },
   });

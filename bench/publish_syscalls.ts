@@ -20,6 +20,7 @@
 import { startTreeRouter } from "./lib/tree_router.ts";
 import { GitServer } from "../tests/support/git_server.ts";
 import { BenchChild } from "./lib/child.ts";
+import { routerEnv } from "./lib/context.ts";
 import { runLoad } from "./lib/load.ts";
 import { FILES, PUBLISH } from "./lib/templates.ts";
 
@@ -56,12 +57,7 @@ async function startRouter(): Promise<Target> {
     // The output is discarded, or kept in `--stdout=file` (a V8 trace, say).
     stdoutFile: flags.stdout,
     env: {
-      GIT_URL: git.repoUrl("publish"),
-      GIT_USER_NAME: git.user,
-      GIT_PERSONAL_TOKEN: git.token,
-      KUBECONFIG: String(sim.ready.kubeconfig),
-      GIT_POLL_INTERVAL: "3600",
-      DATA_DIR: `${work}/data`,
+      ...routerEnv({ git, sim }, "publish", `${work}/data`),
       LOG_LEVEL: flags.log ?? "info",
     },
   });

@@ -24,6 +24,7 @@
 import { startTreeRouter } from "./lib/tree_router.ts";
 import { GitServer } from "../tests/support/git_server.ts";
 import { BenchChild } from "./lib/child.ts";
+import { routerEnv } from "./lib/context.ts";
 import { FILES, PUBLISH } from "./lib/templates.ts";
 
 const flags = Object.fromEntries(
@@ -64,15 +65,7 @@ async function startRouter(name: string, v8: string, tree?: string): Promise<Tar
     ],
     v8Flags: `--trace-gc${v8 ? "," + v8 : ""}`,
     onLine: (line) => out.push(line),
-    env: {
-      GIT_URL: git.repoUrl("publish"),
-      GIT_USER_NAME: git.user,
-      GIT_PERSONAL_TOKEN: git.token,
-      KUBECONFIG: String(sim.ready.kubeconfig),
-      GIT_POLL_INTERVAL: "3600",
-      DATA_DIR: `${work}/data-${name}`,
-      LOG_LEVEL: "info",
-    },
+    env: routerEnv({ git, sim }, "publish", `${work}/data-${name}`),
   });
   return { name, url: `${router.origin}/publish/job${PUBLISH.query}`, out, stop: router.stop };
 }

@@ -22,7 +22,7 @@ export interface BenchContext {
 
 /** The router environment every section uses (LOG_LEVEL info: one line per publish). */
 export function routerEnv(
-  context: BenchContext,
+  context: Pick<BenchContext, "git" | "sim">,
   repo: string,
   dataDir: string,
 ): Record<string, string> {
